@@ -1,1 +1,25 @@
-//! placeholder
+//! relay-broker: the central half of Bitbucket Relay.
+//!
+//! Agents dial in over mutually-authenticated WebSockets; the broker multiplexes Bitbucket API
+//! calls to them as HTTP/2 streams and serves an API (see `docs/architecture.md`).
+//!
+//! Module map:
+//! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`) and exit codes.
+//! - [`config`]: the TOML config, validated as a whole before any port is bound.
+//! - [`pki`]: agent CA, broker certificate and agent certificates (rcgen).
+//! - [`tunnel`]: the agent listener: mTLS, identity, WebSocket upgrade, hello, HTTP/2.
+//! - [`sessions`]: live agent sessions and least-loaded selection with failover.
+//! - [`relay`]: the internal call API (`Relay::send`), the seam for the sync engine.
+//! - [`api`]: the HTTP API router (relay endpoint, agents, ops endpoints).
+//! - [`metrics`]: Prometheus metrics.
+//! - [`server`]: wiring it together on bound listeners, reload and drain.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod pki;
+pub mod relay;
+pub mod server;
+pub mod sessions;
+pub mod tunnel;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `relay-broker` binary: see [`relay_broker::cli`].
+
+fn main() -> std::process::ExitCode {
+    relay_broker::cli::main()
+}

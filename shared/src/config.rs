@@ -18,7 +18,10 @@ pub struct ConfigErrors {
 impl ConfigErrors {
     /// Starts collecting errors for the file (or other source) `source`.
     pub fn new(source: impl Into<String>) -> Self {
-        ConfigErrors { source: source.into(), errors: Vec::new() }
+        ConfigErrors {
+            source: source.into(),
+            errors: Vec::new(),
+        }
     }
 
     /// Records an error at a dotted field path such as `bitbucket.auth.token`.
@@ -40,7 +43,11 @@ impl ConfigErrors {
 
     /// `Ok(value)` if nothing was recorded.
     pub fn finish<T>(self, value: T) -> Result<T, ConfigErrors> {
-        if self.errors.is_empty() { Ok(value) } else { Err(self) }
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 
     /// Unwraps a result, recording its error under `field`.
@@ -58,7 +65,12 @@ impl ConfigErrors {
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        writeln!(f, "{}: {n} error{}", self.source, if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{}: {n} error{}",
+            self.source,
+            if n == 1 { "" } else { "s" }
+        )?;
         for (field, message) in &self.errors {
             writeln!(f, "  {}: {field}: {message}", self.source)?;
         }
@@ -106,7 +118,9 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Parses a human duration: `250ms`, `15s`, `5m`, `2h`, `1d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let value: u64 = digits
         .parse()
@@ -118,7 +132,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => Duration::from_secs(value.saturating_mul(3600)),
         "d" => Duration::from_secs(value.saturating_mul(86_400)),
         other => {
-            return Err(format!("{text:?}: unknown unit {other:?} (use ms, s, m, h or d)"));
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use ms, s, m, h or d)"
+            ));
         }
     };
     Ok(duration)
@@ -127,9 +143,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses a byte size: `1048576`, `512KiB`, `10MiB`, `2GiB` (also KB/MB/GB as powers of 1000).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let value: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size (write e.g. 10MiB)"))?;
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (write e.g. 10MiB)"))?;
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,
@@ -138,9 +158,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        other => return Err(format!("{text:?}: unknown unit {other:?} (use B, KiB, MiB, GiB)")),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use B, KiB, MiB, GiB)"
+            ));
+        }
     };
-    value.checked_mul(factor).ok_or_else(|| format!("{text:?} is too large"))
+    value
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 #[cfg(test)]
@@ -151,7 +177,11 @@ mod tests {
     fn durations_and_sizes_parse_or_explain() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("soon").is_err());
         assert_eq!(parse_size("10MiB"), Ok(10 << 20));
         assert_eq!(parse_size("42"), Ok(42));

@@ -28,15 +28,21 @@ fn is_dropped_request_header(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(&name)
         || name.starts_with("proxy-")
         || name.starts_with("x-forwarded-")
-        || matches!(name, "authorization" | "cookie" | "host" | "forwarded" | "x-real-ip")
+        || matches!(
+            name,
+            "authorization" | "cookie" | "host" | "forwarded" | "x-real-ip"
+        )
 }
 
 /// Removes every request header the agent must not forward to Bitbucket, including headers
 /// named in `Connection`.
 pub fn sanitize_request_headers(headers: &mut HeaderMap) {
     remove_connection_listed(headers);
-    let doomed: Vec<HeaderName> =
-        headers.keys().filter(|name| is_dropped_request_header(name)).cloned().collect();
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_dropped_request_header(name))
+        .cloned()
+        .collect();
     for name in doomed {
         headers.remove(&name);
     }

@@ -13,8 +13,10 @@
 //! - [`shutdown`]: cancellation-token tree, task tracker and signal handling for graceful drain.
 //! - [`telemetry`]: tracing setup, the metrics registry and the ops endpoints
 //!   (`/healthz`, `/readyz`, `/metrics`).
+//! - [`atomic_file`]: crash-safe, mode-0600 file writes (keys, rotated tokens).
 //! - [`config`]: collecting validation errors with their field paths, human durations and sizes.
 
+pub mod atomic_file;
 pub mod backoff;
 pub mod config;
 pub mod h2;

@@ -164,7 +164,12 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ErrorBody { code, message: message.into(), reason: None, request_id: None }
+        ErrorBody {
+            code,
+            message: message.into(),
+            reason: None,
+            request_id: None,
+        }
     }
 
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {

@@ -59,25 +59,40 @@ pub struct SecretSource {
 /// Why a secret could not be read. Never contains the secret.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("a secret source needs exactly one of `credential`, `file` or `env` (credential may add a fallback `file`)")]
+    #[error(
+        "a secret source needs exactly one of `credential`, `file` or `env` (credential may add a fallback `file`)"
+    )]
     BadSource,
     #[error("environment variable {0} is not set")]
     EnvMissing(String),
-    #[error("systemd credential {name:?} not found: $CREDENTIALS_DIRECTORY is {dir}, and no fallback `file` is configured")]
+    #[error(
+        "systemd credential {name:?} not found: $CREDENTIALS_DIRECTORY is {dir}, and no fallback `file` is configured"
+    )]
     CredentialMissing { name: String, dir: String },
     #[error("reading secret file {path}: {source}")]
-    File { path: PathBuf, source: std::io::Error },
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("secret from {0} is empty")]
     Empty(String),
 }
 
 impl SecretSource {
     pub fn from_env(name: &str) -> Self {
-        SecretSource { credential: None, file: None, env: Some(name.to_owned()) }
+        SecretSource {
+            credential: None,
+            file: None,
+            env: Some(name.to_owned()),
+        }
     }
 
     pub fn from_file(path: impl Into<PathBuf>) -> Self {
-        SecretSource { credential: None, file: Some(path.into()), env: None }
+        SecretSource {
+            credential: None,
+            file: Some(path.into()),
+            env: None,
+        }
     }
 
     /// Checks the shape without reading anything.
@@ -123,12 +138,12 @@ impl SecretSource {
     /// Reads raw bytes (for keys and certificates).
     pub fn read_bytes(&self) -> Result<Vec<u8>, SecretError> {
         match self.path()? {
-            Some(path) => {
-                std::fs::read(&path).map_err(|source| SecretError::File { path, source })
-            }
+            Some(path) => std::fs::read(&path).map_err(|source| SecretError::File { path, source }),
             None => {
                 let name = self.env.clone().unwrap_or_default();
-                std::env::var(&name).map(String::into_bytes).map_err(|_| SecretError::EnvMissing(name))
+                std::env::var(&name)
+                    .map(String::into_bytes)
+                    .map_err(|_| SecretError::EnvMissing(name))
             }
         }
     }
@@ -136,8 +151,7 @@ impl SecretSource {
     /// Reads the secret as text, trimming one trailing newline.
     pub fn read(&self) -> Result<Secret, SecretError> {
         let bytes = self.read_bytes()?;
-        let mut text =
-            String::from_utf8(bytes).map_err(|_| SecretError::Empty(self.describe()))?;
+        let mut text = String::from_utf8(bytes).map_err(|_| SecretError::Empty(self.describe()))?;
         while text.ends_with('\n') || text.ends_with('\r') {
             text.pop();
         }
@@ -180,6 +194,9 @@ mod tests {
         let missing = SecretSource::from_env("RELAY_TEST_SURELY_UNSET_VARIABLE");
         assert!(matches!(missing.read(), Err(SecretError::EnvMissing(_))));
         let empty = tempfile::NamedTempFile::new().unwrap();
-        assert!(matches!(SecretSource::from_file(empty.path()).read(), Err(SecretError::Empty(_))));
+        assert!(matches!(
+            SecretSource::from_file(empty.path()).read(),
+            Err(SecretError::Empty(_))
+        ));
     }
 }

@@ -29,7 +29,10 @@ impl Shutdown {
 
     /// A child handle: cancelled with this one, or on its own (e.g. one tunnel session).
     pub fn child(&self) -> Shutdown {
-        Shutdown { stop: self.stop.child_token(), tracker: self.tracker.clone() }
+        Shutdown {
+            stop: self.stop.child_token(),
+            tracker: self.tracker.clone(),
+        }
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -60,7 +63,9 @@ impl Shutdown {
     pub async fn drain(&self, grace: Duration) -> bool {
         self.stop.cancel();
         self.tracker.close();
-        tokio::time::timeout(grace, self.tracker.wait()).await.is_ok()
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
     }
 }
 

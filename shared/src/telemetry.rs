@@ -30,8 +30,11 @@ pub enum LogFormat {
 /// Safe to call more than once (later calls are ignored), which tests rely on.
 pub fn init_tracing(format: LogFormat, default_filter: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -52,12 +55,16 @@ impl Readiness {
 
     /// Records the state of one check (e.g. `tunnel`, `allowlist`).
     pub fn set(&self, check: &'static str, state: Result<(), String>) {
-        self.checks.lock().unwrap_or_else(PoisonError::into_inner).insert(check, state);
+        self.checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(check, state);
     }
 
     /// Marks the process as shutting down: readiness fails from now on.
     pub fn set_stopping(&self) {
-        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// `Ok` when ready, else the failed checks as `name: reason`.
@@ -66,12 +73,21 @@ impl Readiness {
         if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             failed.push("shutdown: shutting down".to_owned());
         }
-        for (name, state) in self.checks.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        for (name, state) in self
+            .checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             if let Err(reason) = state {
                 failed.push(format!("{name}: {reason}"));
             }
         }
-        if failed.is_empty() { Ok(()) } else { Err(failed) }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed)
+        }
     }
 }
 
@@ -106,7 +122,10 @@ async fn metrics(State(state): State<OpsState>) -> Response {
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             text,
         )
             .into_response(),
@@ -120,7 +139,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[cfg(test)]
@@ -132,7 +153,10 @@ mod tests {
         let readiness = Readiness::new();
         readiness.set("tunnel", Err("not connected".into()));
         readiness.set("allowlist", Ok(()));
-        assert_eq!(readiness.state(), Err(vec!["tunnel: not connected".to_owned()]));
+        assert_eq!(
+            readiness.state(),
+            Err(vec!["tunnel: not connected".to_owned()])
+        );
         readiness.set("tunnel", Ok(()));
         assert_eq!(readiness.state(), Ok(()));
         readiness.set_stopping();

@@ -21,11 +21,17 @@ pub const AGENT_URI_PREFIX: &str = "urn:bitbucket-relay:agent:";
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("reading certificates from {path}: {source}")]
-    ReadCerts { path: PathBuf, source: rustls::pki_types::pem::Error },
+    ReadCerts {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
     #[error("{path} holds no certificate")]
     NoCerts { path: PathBuf },
     #[error("reading the private key {what}: {source}")]
-    ReadKey { what: String, source: rustls::pki_types::pem::Error },
+    ReadKey {
+        what: String,
+        source: rustls::pki_types::pem::Error,
+    },
     #[error("CA certificate from {what} is not usable as a trust anchor: {source}")]
     BadCa { what: String, source: rustls::Error },
     #[error("no usable system root certificates were found")]
@@ -50,25 +56,33 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::ReadCerts { path: path.to_owned(), source })?;
+        .map_err(|source| TlsError::ReadCerts {
+            path: path.to_owned(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(TlsError::NoCerts { path: path.to_owned() });
+        return Err(TlsError::NoCerts {
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
 
 /// Parses a private key (PKCS#8, PKCS#1 or SEC1) from PEM bytes; `what` names the source.
 pub fn private_key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
-    PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|source| TlsError::ReadKey { what: what.to_owned(), source })
+    PrivateKeyDer::from_pem_slice(pem).map_err(|source| TlsError::ReadKey {
+        what: what.to_owned(),
+        source,
+    })
 }
 
 fn root_store(cas: &[CertificateDer<'static>], what: &str) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     for ca in cas {
-        roots
-            .add(ca.clone())
-            .map_err(|source| TlsError::BadCa { what: what.to_owned(), source })?;
+        roots.add(ca.clone()).map_err(|source| TlsError::BadCa {
+            what: what.to_owned(),
+            source,
+        })?;
     }
     Ok(roots)
 }
@@ -77,7 +91,10 @@ fn root_store(cas: &[CertificateDer<'static>], what: &str) -> Result<RootCertSto
 #[derive(Debug, Clone)]
 pub enum Trust {
     /// Only these CA certificates (from the named file).
-    Cas { certs: Vec<CertificateDer<'static>>, source: String },
+    Cas {
+        certs: Vec<CertificateDer<'static>>,
+        source: String,
+    },
     /// The operating system's roots.
     System,
 }
@@ -160,9 +177,7 @@ pub fn handshake_failure_reason(err: &std::io::Error) -> &'static str {
         Error::InvalidCertificate(CertificateError::Expired)
         | Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => "expired",
         Error::InvalidCertificate(CertificateError::NotValidYet)
-        | Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
-            "not_yet_valid"
-        }
+        | Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => "not_yet_valid",
         Error::InvalidCertificate(CertificateError::UnknownIssuer) => "unknown_ca",
         Error::InvalidCertificate(CertificateError::Revoked) => "revoked",
         Error::InvalidCertificate(CertificateError::BadSignature) => "bad_signature",

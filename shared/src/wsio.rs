@@ -40,7 +40,12 @@ pub struct WsIo<S> {
 
 impl<S> WsIo<S> {
     pub fn new(ws: WebSocketStream<S>) -> Self {
-        WsIo { ws, pending_read: Bytes::new(), pending_write: BytesMut::new(), read_eof: false }
+        WsIo {
+            ws,
+            pending_read: Bytes::new(),
+            pending_write: BytesMut::new(),
+            read_eof: false,
+        }
     }
 }
 

@@ -1,0 +1,312 @@
+//! The `relay-broker` command line.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 64 bad config or usage (EX_USAGE), checked before
+//! any port is bound.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use relay_shared::shutdown::{Shutdown, hangups, stop_signal};
+use relay_shared::telemetry::init_tracing;
+use tracing::{error, info, warn};
+
+use crate::config::BrokerConfig;
+use crate::pki::{self, AgentCertRequest, InitOptions};
+use crate::server::Broker;
+
+/// Exit code for bad configuration or usage.
+pub const EXIT_CONFIG: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relay-broker",
+    version,
+    about = "Bitbucket Relay broker: accepts agents, relays calls, serves the API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker.
+    Serve(ConfigArg),
+    /// Validate the config file and exit (64 if invalid).
+    Check(ConfigArg),
+    /// Manage the agent CA and certificates.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// List the agents connected for a tenant (through the API).
+    Agents(AgentsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Path of the broker config file (TOML).
+    #[arg(
+        long,
+        short,
+        env = "RELAY_BROKER_CONFIG",
+        default_value = "/etc/relay-broker/broker.toml"
+    )]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create the agent CA and the broker's server certificate.
+    Init {
+        /// Directory for agent-ca.pem/.key and broker.pem/.key.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// DNS name or IP address agents use to reach the broker (repeatable).
+        #[arg(long = "name", default_values = ["localhost", "127.0.0.1"])]
+        names: Vec<String>,
+        #[arg(long, default_value_t = 3650)]
+        ca_days: i64,
+        #[arg(long, default_value_t = 397)]
+        broker_days: i64,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a certificate and key for one agent.
+    IssueAgent {
+        /// Directory holding agent-ca.pem and agent-ca.key.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// Where to write <agent-id>.pem and <agent-id>.key.
+        #[arg(long, default_value = "pki/agents")]
+        out: PathBuf,
+        #[arg(long)]
+        agent_id: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        alias: String,
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    /// Base URL of the broker API.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub api: String,
+    /// Tenant API token.
+    #[arg(long, env = "RELAY_API_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    relay_shared::tls::install_crypto_provider();
+    match cli.command {
+        Command::Pki(command) => pki_command(command),
+        Command::Check(arg) => match BrokerConfig::load(&arg.config) {
+            Ok(config) => {
+                println!(
+                    "{}: ok ({} tenants, {} agents registered)",
+                    arg.config.display(),
+                    config.directory.tenants.len(),
+                    config.directory.agents.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprint!("{errors}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Serve(arg) => serve(arg),
+        Command::Agents(args) => {
+            runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(agents(args)))
+        }
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            None
+        }
+    }
+}
+
+fn pki_command(command: PkiCommand) -> ExitCode {
+    let result = match command {
+        PkiCommand::Init {
+            dir,
+            names,
+            ca_days,
+            broker_days,
+            force,
+        } => pki::init(
+            &dir,
+            &InitOptions {
+                broker_names: names,
+                ca_days,
+                broker_days,
+            },
+            force,
+        )
+        .map(|paths| {
+            for path in paths {
+                println!("wrote {}", path.display());
+            }
+            println!(
+                "Keep agent-ca.key offline once agents are issued; agents trust agent-ca.pem."
+            );
+        }),
+        PkiCommand::IssueAgent {
+            dir,
+            out,
+            agent_id,
+            tenant,
+            alias,
+            days,
+            force,
+        } => {
+            let request = AgentCertRequest {
+                agent_id,
+                tenant,
+                alias,
+                valid_from_days: 0,
+                valid_days: days,
+            };
+            pki::issue_agent_files(&dir, &out, &request, force).map(|(issued, cert, key)| {
+                println!("wrote {}\nwrote {}", cert.display(), key.display());
+                println!("valid until {}\n", issued.not_after);
+                println!(
+                    "Register the agent in the broker config:\n\n{}",
+                    issued.config_snippet(&request)
+                );
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("relay-broker pki: {err}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn serve(arg: ConfigArg) -> ExitCode {
+    let config = match BrokerConfig::load(&arg.config) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprint!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_tracing(config.log_format, &config.log_level);
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    rt.block_on(async move {
+        let (tunnel_listener, api_listener) = match (
+            tokio::net::TcpListener::bind(config.listen_tunnel).await,
+            tokio::net::TcpListener::bind(config.listen_api).await,
+        ) {
+            (Ok(t), Ok(a)) => (t, a),
+            (Err(err), _) | (_, Err(err)) => {
+                error!(error = %err, "cannot bind the configured listeners");
+                return ExitCode::FAILURE;
+            }
+        };
+        let path = config.source.clone();
+        let shutdown = Shutdown::new();
+        let broker = match Broker::start(config, tunnel_listener, api_listener, shutdown) {
+            Ok(broker) => broker,
+            Err(err) => {
+                error!(error = %err, "broker failed to start");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut hup = match hangups() {
+            Ok(hup) => hup,
+            Err(err) => {
+                error!(error = %err, "cannot listen for SIGHUP");
+                return ExitCode::FAILURE;
+            }
+        };
+        let stop = stop_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                signal = &mut stop => {
+                    info!(?signal, "stopping: draining agents and calls");
+                    break;
+                }
+                _ = hup.recv() => match BrokerConfig::reload_directory(&path) {
+                    Ok(directory) => {
+                        info!(tenants = directory.tenants.len(), agents = directory.agents.len(), "config reloaded");
+                        broker.apply_directory(directory);
+                    }
+                    Err(errors) => {
+                        broker.metrics.reload_failures.inc();
+                        warn!(errors = %errors, "config reload refused; previous settings stay");
+                    }
+                },
+            }
+        }
+        if broker.shutdown().await {
+            info!("drained cleanly");
+        } else {
+            warn!("grace period over; exiting with calls still in flight");
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+async fn agents(args: AgentsArgs) -> ExitCode {
+    match crate::api::agents::fetch(&args.api, &args.token).await {
+        Ok(list) if args.json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(list) => {
+            println!(
+                "{:<16} {:<14} {:<20} {:<9} {:<25} {:>9}  ALLOW-LIST",
+                "TENANT", "ALIAS", "AGENT", "VERSION", "SINCE", "IN-FLIGHT"
+            );
+            for s in list {
+                println!(
+                    "{:<16} {:<14} {:<20} {:<9} {:<25} {:>9}  {} ({} rules)",
+                    s.tenant,
+                    s.alias,
+                    s.agent_id,
+                    s.agent_version,
+                    s.since.format("%Y-%m-%dT%H:%M:%SZ"),
+                    s.in_flight,
+                    s.allowlist_digest,
+                    s.allowlist_rules
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("relay-broker agents: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
