@@ -244,3 +244,26 @@ pub fn fingerprint(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
     format!("sha256:{}", hex::encode(digest.as_ref()))
 }
+
+/// A client config for plain HTTPS calls (the agent towards Bitbucket): the system roots plus
+/// any extra CAs, and an optional client certificate. ALPN offers HTTP/1.1 only.
+pub fn https_client_config(
+    extra_cas: &[CertificateDer<'static>],
+    client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<ClientConfig, TlsError> {
+    let mut roots = Trust::System.root_store().unwrap_or_else(|_| RootCertStore::empty());
+    for ca in extra_cas {
+        roots
+            .add(ca.clone())
+            .map_err(|source| TlsError::BadCa { what: "the Bitbucket CA bundle".into(), source })?;
+    }
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    let mut config = match client_auth {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
