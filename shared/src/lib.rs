@@ -1,1 +1,3 @@
-//! placeholder
+//! - allowlist: which Bitbucket calls the agent forwards (canonicaliser, rule matcher, file format, import)
+
+pub mod allowlist;
