@@ -6,6 +6,7 @@ mod default_list;
 mod lint;
 mod parse_errors;
 mod props;
+mod snyk;
 
 use http::Method;
 
@@ -37,4 +38,12 @@ fn outcome(
         }
         Decision::Deny(d) => Err(d.reason),
     }
+}
+
+#[test]
+fn compiled_list_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<AllowList>();
+    assert_send_sync::<Decision>();
+    assert_send_sync::<crate::allowlist::AllowListError>();
 }
