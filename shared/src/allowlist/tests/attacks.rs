@@ -227,3 +227,23 @@ fn rule_level_refusals_name_the_nearest_miss() {
     };
     assert!(d.detail.contains("evil!"), "{}", d.detail);
 }
+
+#[test]
+fn every_reason_code_is_unique_and_documented() {
+    let docs = include_str!("../../../../docs/allowlist.md");
+    let mut seen = std::collections::HashSet::new();
+    for reason in DenyReason::ALL {
+        assert!(
+            seen.insert(reason.code()),
+            "duplicate code {}",
+            reason.code()
+        );
+        assert!(
+            docs.contains(&format!("| `{}` |", reason.code())),
+            "{} is not documented",
+            reason.code()
+        );
+        assert_eq!(reason.http_status(), 403);
+        assert_eq!(reason.to_string(), reason.code());
+    }
+}
