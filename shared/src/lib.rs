@@ -1,6 +1,8 @@
 //! What the relay agent and the relay broker must agree on, and the plumbing both use.
 //!
 //! Module map (one concern each):
+//! - [`allowlist`]: which Bitbucket calls the agent forwards: canonicaliser, rule matcher,
+//!   file format, default list, Snyk import, lints.
 //! - [`protocol`]: tunnel protocol version, WebSocket subprotocol, hello/welcome messages,
 //!   well-known headers and the JSON error body both sides answer with.
 //! - [`tls`]: the one place that installs the ring provider, loads PEM files and builds
@@ -16,6 +18,7 @@
 //! - [`atomic_file`]: crash-safe, mode-0600 file writes (keys, rotated tokens).
 //! - [`config`]: collecting validation errors with their field paths, human durations and sizes.
 
+pub mod allowlist;
 pub mod atomic_file;
 pub mod backoff;
 pub mod config;
