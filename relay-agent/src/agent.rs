@@ -34,7 +34,10 @@ pub enum StartError {
     #[error("credentials: {0}")]
     Credentials(#[from] CredentialError),
     #[error("opening the audit log {path}: {source}")]
-    Audit { path: String, source: std::io::Error },
+    Audit {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("watching the allow-list file: {0}")]
     Watch(#[from] notify::Error),
 }
@@ -51,7 +54,11 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn start(config: AgentConfig, ops_listener: TcpListener, shutdown: Shutdown) -> Result<Agent, StartError> {
+    pub fn start(
+        config: AgentConfig,
+        ops_listener: TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<Agent, StartError> {
         relay_shared::tls::install_crypto_provider();
         let mut registry = Registry::default();
         let metrics = AgentMetrics::register(&mut registry);
@@ -60,8 +67,10 @@ impl Agent {
         let rules = Rules::load(config.allowlist_file.clone(), metrics.clone())?;
         let upstream = Upstream::new(&config.bitbucket)?;
         let credentials = Credentials::load(&config.bitbucket.auth, upstream.client())?;
-        let audit = AuditLog::open(&config.audit_file)
-            .map_err(|source| StartError::Audit { path: config.audit_file.display().to_string(), source })?;
+        let audit = AuditLog::open(&config.audit_file).map_err(|source| StartError::Audit {
+            path: config.audit_file.display().to_string(),
+            source,
+        })?;
         let proxy = Arc::new(ProxyState {
             rules: Arc::clone(&rules),
             upstream,
@@ -74,7 +83,10 @@ impl Agent {
         rules.watch(&shutdown)?;
         readiness.set("allowlist", Ok(()));
 
-        let ops = ops_router(OpsState { registry: Arc::clone(&registry), readiness: Arc::clone(&readiness) });
+        let ops = ops_router(OpsState {
+            registry: Arc::clone(&registry),
+            readiness: Arc::clone(&readiness),
+        });
         let ops_shutdown = shutdown.clone();
         shutdown.spawn(async move {
             let stopped = async move { ops_shutdown.stopped().await };
@@ -84,7 +96,10 @@ impl Agent {
         });
 
         let ctx = Arc::new(TunnelContext {
-            h2: Http2Settings { keepalive_interval: config.broker.keepalive_interval, ..Http2Settings::default() },
+            h2: Http2Settings {
+                keepalive_interval: config.broker.keepalive_interval,
+                ..Http2Settings::default()
+            },
             broker: config.broker,
             proxy,
             metrics: metrics.clone(),
@@ -93,13 +108,22 @@ impl Agent {
             hostname: hostname(),
         });
         shutdown.spawn(tunnel::run(ctx, shutdown.clone()));
-        Ok(Agent { rules, metrics, readiness, registry, shutdown, grace: config.shutdown_grace })
+        Ok(Agent {
+            rules,
+            metrics,
+            readiness,
+            registry,
+            shutdown,
+            grace: config.shutdown_grace,
+        })
     }
 
     /// Stops taking new calls and drains in-flight ones within the grace period.
     pub async fn shutdown(&self) -> bool {
         self.readiness.set_stopping();
-        self.shutdown.drain(self.grace + Duration::from_secs(1)).await
+        self.shutdown
+            .drain(self.grace + Duration::from_secs(1))
+            .await
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tracing::warn;
 
 /// One audit record.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuditRecord {
     /// RFC 3339 UTC time the call arrived.
     pub time: String,
@@ -47,8 +47,15 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o640).open(path)?;
-        Ok(AuditLog { path: path.to_owned(), out: Mutex::new(LineWriter::new(file)) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(path)?;
+        Ok(AuditLog {
+            path: path.to_owned(),
+            out: Mutex::new(LineWriter::new(file)),
+        })
     }
 
     pub fn path(&self) -> &Path {

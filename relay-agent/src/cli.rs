@@ -19,7 +19,11 @@ use crate::config::AgentConfig;
 pub const EXIT_CONFIG: u8 = 64;
 
 #[derive(Debug, Parser)]
-#[command(name = "relay-agent", version, about = "Bitbucket Relay agent: serves allow-listed Bitbucket calls to the broker")]
+#[command(
+    name = "relay-agent",
+    version,
+    about = "Bitbucket Relay agent: serves allow-listed Bitbucket calls to the broker"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -39,7 +43,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// Path of the agent config file (TOML).
-    #[arg(long, short, env = "RELAY_AGENT_CONFIG", default_value = "/etc/relay-agent/agent.toml")]
+    #[arg(
+        long,
+        short,
+        env = "RELAY_AGENT_CONFIG",
+        default_value = "/etc/relay-agent/agent.toml"
+    )]
     pub config: PathBuf,
 }
 
@@ -88,7 +97,10 @@ fn check(arg: ConfigArg) -> ExitCode {
             println!("  bitbucket: {}", config.bitbucket.url);
             println!(
                 "  allow-list: {} ({} rules, {})",
-                config.allowlist_file.as_ref().map_or("built-in default".to_owned(), |p| p.display().to_string()),
+                config
+                    .allowlist_file
+                    .as_ref()
+                    .map_or("built-in default".to_owned(), |p| p.display().to_string()),
                 rules.rules().len(),
                 rules.digest()
             );
@@ -111,12 +123,23 @@ fn allowlist(command: AllowlistCommand) -> ExitCode {
         AllowlistCommand::Check { file } => match AllowList::load(&file) {
             Ok(list) => {
                 for rule in list.rules() {
-                    println!("{rule}");
+                    let methods: Vec<&str> = rule.methods().iter().map(|m| m.as_str()).collect();
+                    println!(
+                        "{:<32} {:<12} {}",
+                        rule.id(),
+                        methods.join(","),
+                        rule.path()
+                    );
                 }
                 for lint in list.lint() {
                     println!("warning: {lint}");
                 }
-                println!("{}: ok, {} rules, {}", file.display(), list.rules().len(), list.digest());
+                println!(
+                    "{}: ok, {} rules, {}",
+                    file.display(),
+                    list.rules().len(),
+                    list.digest()
+                );
                 ExitCode::SUCCESS
             }
             Err(err) => {
@@ -167,7 +190,10 @@ fn run(arg: ConfigArg) -> ExitCode {
         }
     };
     init_tracing(config.log_format, &config.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("cannot start the async runtime: {err}");

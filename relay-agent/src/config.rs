@@ -77,7 +77,10 @@ pub struct RawBitbucket {
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
 pub enum RawAuth {
     /// Username plus password or personal access token.
-    Basic { username: String, password: SecretSource },
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
     /// HTTP access token (project/repo/personal) sent as `Authorization: Bearer`.
     Bearer { token: SecretSource },
     /// OAuth 2.0 with a refresh token (Bitbucket DC rotates refresh tokens on every use).
@@ -157,8 +160,13 @@ pub struct ProxySettings {
 /// How the agent authenticates to Bitbucket.
 #[derive(Debug, Clone)]
 pub enum AuthSettings {
-    Basic { username: String, password: SecretSource },
-    Bearer { token: SecretSource },
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
+    Bearer {
+        token: SecretSource,
+    },
     Oauth2 {
         token_url: String,
         client_id: String,
@@ -198,10 +206,19 @@ pub struct AgentConfig {
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
 }
 
-fn secret(base: &Path, errors: &mut ConfigErrors, field: &str, source: &SecretSource) -> SecretSource {
+fn secret(
+    base: &Path,
+    errors: &mut ConfigErrors,
+    field: &str,
+    source: &SecretSource,
+) -> SecretSource {
     if let Err(err) = source.validate() {
         errors.push(field, err);
     }
@@ -210,7 +227,12 @@ fn secret(base: &Path, errors: &mut ConfigErrors, field: &str, source: &SecretSo
     source
 }
 
-fn duration(errors: &mut ConfigErrors, field: &str, value: &Option<String>, default: Duration) -> Duration {
+fn duration(
+    errors: &mut ConfigErrors,
+    field: &str,
+    value: &Option<String>,
+    default: Duration,
+) -> Duration {
     match value {
         None => default,
         Some(text) => errors.take(field, parse_duration(text)).unwrap_or(default),
@@ -218,8 +240,13 @@ fn duration(errors: &mut ConfigErrors, field: &str, value: &Option<String>, defa
 }
 
 /// Splits `scheme://host[:port][/path]` into its parts (no userinfo unless `allow_userinfo`).
-pub fn split_url(url: &str, default_port: u16) -> Result<(String, Option<String>, String, u16, String), String> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
+pub fn split_url(
+    url: &str,
+    default_port: u16,
+) -> Result<(String, Option<String>, String, u16, String), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
@@ -229,45 +256,81 @@ pub fn split_url(url: &str, default_port: u16) -> Result<(String, Option<String>
         None => (None, authority),
     };
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or_else(|| format!("{url:?}: unterminated IPv6 address"))?;
-        let port = after.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| format!("{url:?}: bad port"))?;
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("{url:?}: unterminated IPv6 address"))?;
+        let port = after
+            .strip_prefix(':')
+            .map(str::parse::<u16>)
+            .transpose()
+            .map_err(|_| format!("{url:?}: bad port"))?;
         (host.to_owned(), port)
     } else {
         match hostport.rsplit_once(':') {
-            Some((host, port)) => (host.to_owned(), Some(port.parse::<u16>().map_err(|_| format!("{url:?}: bad port"))?)),
+            Some((host, port)) => (
+                host.to_owned(),
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| format!("{url:?}: bad port"))?,
+                ),
+            ),
             None => (hostport.to_owned(), None),
         }
     };
     if host.is_empty() {
         return Err(format!("{url:?} has no host"));
     }
-    Ok((scheme.to_ascii_lowercase(), userinfo, host, port.unwrap_or(default_port), path.to_owned()))
+    Ok((
+        scheme.to_ascii_lowercase(),
+        userinfo,
+        host,
+        port.unwrap_or(default_port),
+        path.to_owned(),
+    ))
 }
 
 /// The proxy to use: the configured one, else `HTTPS_PROXY` / `https_proxy` (unless the broker
 /// host is listed in `NO_PROXY`).
-fn proxy_settings(configured: Option<&str>, broker_host: &str) -> Result<Option<ProxySettings>, String> {
+fn proxy_settings(
+    configured: Option<&str>,
+    broker_host: &str,
+) -> Result<Option<ProxySettings>, String> {
     let from_env = || {
         ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
             .iter()
             .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     };
-    let Some(url) = configured.map(str::to_owned).or_else(from_env) else { return Ok(None) };
+    let Some(url) = configured.map(str::to_owned).or_else(from_env) else {
+        return Ok(None);
+    };
     if configured.is_none() && no_proxy_matches(broker_host) {
         return Ok(None);
     }
     let (scheme, userinfo, host, port, _) = split_url(&url, 3128)?;
     if scheme != "http" {
-        return Err(format!("proxy {url:?}: only http:// proxies (HTTP CONNECT) are supported"));
+        return Err(format!(
+            "proxy {url:?}: only http:// proxies (HTTP CONNECT) are supported"
+        ));
     }
-    Ok(Some(ProxySettings { host, port, basic_auth: userinfo }))
+    Ok(Some(ProxySettings {
+        host,
+        port,
+        basic_auth: userinfo,
+    }))
 }
 
 fn no_proxy_matches(host: &str) -> bool {
-    let list = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
-    list.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
-        entry == "*" || host == entry.trim_start_matches('.') || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
-    })
+    let list = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            entry == "*"
+                || host == entry.trim_start_matches('.')
+                || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
+        })
 }
 
 impl AgentConfig {
@@ -279,7 +342,11 @@ impl AgentConfig {
     /// Validates a parsed config; every error is collected.
     pub fn from_raw(raw: RawConfig, path: &Path) -> Result<AgentConfig, ConfigErrors> {
         let mut errors = ConfigErrors::new(path.display().to_string());
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
         let broker = Self::broker(&raw.broker, &base, &mut errors);
         let bitbucket = Self::bitbucket(&raw.bitbucket, &base, &mut errors);
         let allowlist_file = raw.allowlist.file.as_ref().map(|f| resolve(&base, f));
@@ -294,21 +361,34 @@ impl AgentConfig {
                 .map(|dir| PathBuf::from(dir).join("audit.jsonl"))
                 .unwrap_or_else(|| base.join("audit.jsonl")),
         };
-        let ops_listen = errors
-            .take("ops.listen", raw.ops.listen.as_deref().unwrap_or("127.0.0.1:9091").parse::<SocketAddr>());
-        let shutdown_grace = duration(&mut errors, "shutdown.grace", &raw.shutdown.grace, Duration::from_secs(30));
+        let ops_listen = errors.take(
+            "ops.listen",
+            raw.ops
+                .listen
+                .as_deref()
+                .unwrap_or("127.0.0.1:9091")
+                .parse::<SocketAddr>(),
+        );
+        let shutdown_grace = duration(
+            &mut errors,
+            "shutdown.grace",
+            &raw.shutdown.grace,
+            Duration::from_secs(30),
+        );
         match (broker, bitbucket, ops_listen) {
-            (Some(broker), Some(bitbucket), Some(ops_listen)) if errors.is_empty() => Ok(AgentConfig {
-                source: path.to_owned(),
-                broker,
-                bitbucket,
-                allowlist_file,
-                audit_file,
-                ops_listen,
-                shutdown_grace,
-                log_format: raw.log.format,
-                log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
-            }),
+            (Some(broker), Some(bitbucket), Some(ops_listen)) if errors.is_empty() => {
+                Ok(AgentConfig {
+                    source: path.to_owned(),
+                    broker,
+                    bitbucket,
+                    allowlist_file,
+                    audit_file,
+                    ops_listen,
+                    shutdown_grace,
+                    log_format: raw.log.format,
+                    log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -325,22 +405,58 @@ impl AgentConfig {
                 errors.push("broker.ca_file", err);
             }
         }
-        let keepalive_interval = duration(errors, "broker.keepalive_interval", &raw.keepalive_interval, Duration::from_secs(15));
-        let connect_timeout = duration(errors, "broker.connect_timeout", &raw.connect_timeout, Duration::from_secs(10));
-        let reconnect_min = duration(errors, "broker.reconnect_min", &raw.reconnect_min, Duration::from_millis(200));
-        let reconnect_max = duration(errors, "broker.reconnect_max", &raw.reconnect_max, Duration::from_secs(60));
+        let keepalive_interval = duration(
+            errors,
+            "broker.keepalive_interval",
+            &raw.keepalive_interval,
+            Duration::from_secs(15),
+        );
+        let connect_timeout = duration(
+            errors,
+            "broker.connect_timeout",
+            &raw.connect_timeout,
+            Duration::from_secs(10),
+        );
+        let reconnect_min = duration(
+            errors,
+            "broker.reconnect_min",
+            &raw.reconnect_min,
+            Duration::from_millis(200),
+        );
+        let reconnect_max = duration(
+            errors,
+            "broker.reconnect_max",
+            &raw.reconnect_max,
+            Duration::from_secs(60),
+        );
         if reconnect_min > reconnect_max {
-            errors.push("broker.reconnect_min", "must not exceed broker.reconnect_max");
+            errors.push(
+                "broker.reconnect_min",
+                "must not exceed broker.reconnect_max",
+            );
         }
-        let (scheme, userinfo, host, port, path) = errors.take("broker.url", split_url(&raw.url, 443))?;
+        let (scheme, userinfo, host, port, path) =
+            errors.take("broker.url", split_url(&raw.url, 443))?;
         if scheme != "wss" {
-            errors.push("broker.url", "must start with wss:// (the tunnel always uses TLS)");
+            errors.push(
+                "broker.url",
+                "must start with wss:// (the tunnel always uses TLS)",
+            );
         }
         if userinfo.is_some() {
-            errors.push("broker.url", "must not carry credentials; the agent authenticates with its certificate");
+            errors.push(
+                "broker.url",
+                "must not carry credentials; the agent authenticates with its certificate",
+            );
         }
-        let proxy = errors.take("broker.proxy", proxy_settings(raw.proxy.as_deref(), &host)).flatten();
-        let path = if path.is_empty() || path == "/" { relay_shared::protocol::CONNECT_PATH.to_owned() } else { path };
+        let proxy = errors
+            .take("broker.proxy", proxy_settings(raw.proxy.as_deref(), &host))
+            .flatten();
+        let path = if path.is_empty() || path == "/" {
+            relay_shared::protocol::CONNECT_PATH.to_owned()
+        } else {
+            path
+        };
         Some(BrokerSettings {
             url: raw.url.clone(),
             server_name: raw.server_name.clone().unwrap_or_else(|| host.clone()),
@@ -358,7 +474,11 @@ impl AgentConfig {
         })
     }
 
-    fn bitbucket(raw: &RawBitbucket, base: &Path, errors: &mut ConfigErrors) -> Option<BitbucketSettings> {
+    fn bitbucket(
+        raw: &RawBitbucket,
+        base: &Path,
+        errors: &mut ConfigErrors,
+    ) -> Option<BitbucketSettings> {
         let auth = match &raw.auth {
             RawAuth::Basic { username, password } => {
                 if username.is_empty() {
@@ -369,16 +489,34 @@ impl AgentConfig {
                     password: secret(base, errors, "bitbucket.auth.password", password),
                 }
             }
-            RawAuth::Bearer { token } => AuthSettings::Bearer { token: secret(base, errors, "bitbucket.auth.token", token) },
-            RawAuth::Oauth2 { token_url, client_id, client_secret, refresh_token, state_file } => {
+            RawAuth::Bearer { token } => AuthSettings::Bearer {
+                token: secret(base, errors, "bitbucket.auth.token", token),
+            },
+            RawAuth::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                refresh_token,
+                state_file,
+            } => {
                 if let Err(err) = split_url(token_url, 443) {
                     errors.push("bitbucket.auth.token_url", err);
                 }
                 AuthSettings::Oauth2 {
                     token_url: token_url.clone(),
                     client_id: client_id.clone(),
-                    client_secret: secret(base, errors, "bitbucket.auth.client_secret", client_secret),
-                    refresh_token: secret(base, errors, "bitbucket.auth.refresh_token", refresh_token),
+                    client_secret: secret(
+                        base,
+                        errors,
+                        "bitbucket.auth.client_secret",
+                        client_secret,
+                    ),
+                    refresh_token: secret(
+                        base,
+                        errors,
+                        "bitbucket.auth.refresh_token",
+                        refresh_token,
+                    ),
                     state_file: resolve(base, state_file),
                 }
             }
@@ -388,7 +526,10 @@ impl AgentConfig {
             errors.push("bitbucket.url", "must be an http:// or https:// URL");
         }
         if userinfo.is_some() {
-            errors.push("bitbucket.url", "must not carry credentials; use [bitbucket.auth]");
+            errors.push(
+                "bitbucket.url",
+                "must not carry credentials; use [bitbucket.auth]",
+            );
         }
         let ca_file = raw.ca_file.as_ref().map(|f| resolve(base, f));
         if let Some(ca) = &ca_file {
@@ -397,12 +538,20 @@ impl AgentConfig {
             }
         }
         let client_cert_file = raw.client_cert_file.as_ref().map(|f| resolve(base, f));
-        let client_key = raw.client_key.as_ref().map(|k| secret(base, errors, "bitbucket.client_key", k));
+        let client_key = raw
+            .client_key
+            .as_ref()
+            .map(|k| secret(base, errors, "bitbucket.client_key", k));
         if client_cert_file.is_some() != client_key.is_some() {
-            errors.push("bitbucket.client_cert_file", "client_cert_file and client_key go together");
+            errors.push(
+                "bitbucket.client_cert_file",
+                "client_cert_file and client_key go together",
+            );
         }
         let size = |errors: &mut ConfigErrors, field: &str, value: &Option<String>| {
-            value.as_deref().and_then(|text| errors.take(field, parse_size(text)))
+            value
+                .as_deref()
+                .and_then(|text| errors.take(field, parse_size(text)))
         };
         Some(BitbucketSettings {
             url: raw.url.trim_end_matches('/').to_owned(),
@@ -410,10 +559,25 @@ impl AgentConfig {
             ca_file,
             client_cert_file,
             client_key,
-            connect_timeout: duration(errors, "bitbucket.connect_timeout", &raw.connect_timeout, Duration::from_secs(10)),
-            read_timeout: duration(errors, "bitbucket.read_timeout", &raw.read_timeout, Duration::from_secs(60)),
-            max_request_body: size(errors, "bitbucket.max_request_body", &raw.max_request_body).unwrap_or(10 << 20),
-            max_response_body: size(errors, "bitbucket.max_response_body", &raw.max_response_body),
+            connect_timeout: duration(
+                errors,
+                "bitbucket.connect_timeout",
+                &raw.connect_timeout,
+                Duration::from_secs(10),
+            ),
+            read_timeout: duration(
+                errors,
+                "bitbucket.read_timeout",
+                &raw.read_timeout,
+                Duration::from_secs(60),
+            ),
+            max_request_body: size(errors, "bitbucket.max_request_body", &raw.max_request_body)
+                .unwrap_or(10 << 20),
+            max_response_body: size(
+                errors,
+                "bitbucket.max_response_body",
+                &raw.max_response_body,
+            ),
         })
     }
 }
@@ -426,10 +590,19 @@ mod tests {
     fn splits_urls_with_ports_paths_and_ipv6() {
         assert_eq!(
             split_url("wss://broker.example:8443/v1/agent/connect", 443).unwrap(),
-            ("wss".into(), None, "broker.example".into(), 8443, "/v1/agent/connect".into())
+            (
+                "wss".into(),
+                None,
+                "broker.example".into(),
+                8443,
+                "/v1/agent/connect".into()
+            )
         );
         assert_eq!(split_url("https://[::1]/bb", 443).unwrap().2, "::1");
-        assert_eq!(split_url("http://u:p@proxy:3128", 80).unwrap().1.as_deref(), Some("u:p"));
+        assert_eq!(
+            split_url("http://u:p@proxy:3128", 80).unwrap().1.as_deref(),
+            Some("u:p")
+        );
         assert!(split_url("broker:8443", 443).is_err());
     }
 }

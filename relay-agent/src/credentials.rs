@@ -24,13 +24,19 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     #[error("reading {what}: {source}")]
-    Secret { what: &'static str, source: SecretError },
+    Secret {
+        what: &'static str,
+        source: SecretError,
+    },
     #[error("the credential contains characters not allowed in an HTTP header")]
     NotHeaderSafe,
     #[error("OAuth token refresh at {url} failed: {message}")]
     Refresh { url: String, message: String },
     #[error("persisting the rotated refresh token to {path}: {source}")]
-    Persist { path: PathBuf, source: std::io::Error },
+    Persist {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// On-disk state of the OAuth flow (the latest refresh token).
@@ -70,12 +76,16 @@ impl std::fmt::Debug for Credentials {
             Kind::Static(_) => "static",
             Kind::OAuth(_) => "oauth2",
         };
-        f.debug_struct("Credentials").field("kind", &kind).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("kind", &kind)
+            .finish_non_exhaustive()
     }
 }
 
 fn read(what: &'static str, source: &SecretSource) -> Result<Secret, CredentialError> {
-    source.read().map_err(|source| CredentialError::Secret { what, source })
+    source
+        .read()
+        .map_err(|source| CredentialError::Secret { what, source })
 }
 
 fn sensitive(value: String) -> Result<HeaderValue, CredentialError> {
@@ -86,7 +96,10 @@ fn sensitive(value: String) -> Result<HeaderValue, CredentialError> {
 
 impl Credentials {
     /// Reads the configured secrets. `http` is used for OAuth token refreshes.
-    pub fn load(settings: &AuthSettings, http: reqwest::Client) -> Result<Credentials, CredentialError> {
+    pub fn load(
+        settings: &AuthSettings,
+        http: reqwest::Client,
+    ) -> Result<Credentials, CredentialError> {
         let kind = match settings {
             AuthSettings::Basic { username, password } => {
                 let password = read("the Bitbucket password", password)?;
@@ -98,7 +111,13 @@ impl Credentials {
                 let token = read("the Bitbucket access token", token)?;
                 Kind::Static(sensitive(format!("Bearer {}", token.expose()))?)
             }
-            AuthSettings::Oauth2 { token_url, client_id, client_secret, refresh_token, state_file } => {
+            AuthSettings::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                refresh_token,
+                state_file,
+            } => {
                 let persisted = std::fs::read(state_file)
                     .ok()
                     .and_then(|bytes| serde_json::from_slice::<OAuthState>(&bytes).ok())
@@ -112,7 +131,10 @@ impl Credentials {
                     client_id: client_id.clone(),
                     client_secret: read("the OAuth client secret", client_secret)?,
                     state_file: state_file.clone(),
-                    tokens: Mutex::new(OAuthTokens { access: None, refresh }),
+                    tokens: Mutex::new(OAuthTokens {
+                        access: None,
+                        refresh,
+                    }),
                     http,
                 }))
             }
@@ -154,19 +176,32 @@ impl OAuth {
                 updated_at: chrono::Utc::now().to_rfc3339(),
             };
             let bytes = serde_json::to_vec(&state).unwrap_or_default();
-            relay_shared::atomic_file::write_private(&self.state_file, &bytes)
-                .map_err(|source| CredentialError::Persist { path: self.state_file.clone(), source })?;
+            relay_shared::atomic_file::write_private(&self.state_file, &bytes).map_err(
+                |source| CredentialError::Persist {
+                    path: self.state_file.clone(),
+                    source,
+                },
+            )?;
             tokens.refresh = Secret::new(new_refresh);
         }
         let lifetime = Duration::from_secs(response.expires_in.unwrap_or(3600));
-        info!(expires_in_s = lifetime.as_secs(), "OAuth access token refreshed");
+        info!(
+            expires_in_s = lifetime.as_secs(),
+            "OAuth access token refreshed"
+        );
         let header = sensitive(format!("Bearer {}", response.access_token))?;
-        tokens.access = Some((Secret::new(response.access_token), Instant::now() + lifetime));
+        tokens.access = Some((
+            Secret::new(response.access_token),
+            Instant::now() + lifetime,
+        ));
         Ok(header)
     }
 
     async fn refresh(&self, refresh: &Secret) -> Result<TokenResponse, CredentialError> {
-        let fail = |message: String| CredentialError::Refresh { url: self.token_url.clone(), message };
+        let fail = |message: String| CredentialError::Refresh {
+            url: self.token_url.clone(),
+            message,
+        };
         let form = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh.expose()),
@@ -187,6 +222,9 @@ impl OAuth {
             let excerpt: String = body.chars().take(200).collect();
             return Err(fail(format!("HTTP {status}: {excerpt}")));
         }
-        response.json::<TokenResponse>().await.map_err(|e| fail(format!("unexpected answer: {}", e.without_url())))
+        response
+            .json::<TokenResponse>()
+            .await
+            .map_err(|e| fail(format!("unexpected answer: {}", e.without_url())))
     }
 }

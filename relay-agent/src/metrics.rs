@@ -52,23 +52,69 @@ impl AgentMetrics {
             allowlist_rules: Gauge::default(),
         };
         let r = registry.sub_registry_with_prefix("relay_agent");
-        r.register("calls", "Calls served for the broker, by allow-list rule and outcome", m.calls.clone());
-        r.register("denials", "Calls refused by the allow-list, by reason code", m.denials.clone());
-        r.register_with_unit("upstream_headers", "Time until Bitbucket's response headers", Unit::Seconds, m.upstream_seconds.clone());
-        r.register("calls_in_flight", "Calls currently being served", m.in_flight.clone());
-        r.register("tunnel_connected", "1 while a tunnel to the broker is up", m.tunnel_connected.clone());
-        r.register("tunnel_connects", "Tunnel sessions established", m.tunnel_connects.clone());
-        r.register("tunnel_failures", "Failed tunnel attempts and broken sessions, by reason", m.tunnel_failures.clone());
-        r.register("allowlist_reloads", "Allow-list reloads, by result (ok, invalid, unchanged)", m.allowlist_reloads.clone());
-        r.register("allowlist_rules", "Rules in the allow-list in force", m.allowlist_rules.clone());
+        r.register(
+            "calls",
+            "Calls served for the broker, by allow-list rule and outcome",
+            m.calls.clone(),
+        );
+        r.register(
+            "denials",
+            "Calls refused by the allow-list, by reason code",
+            m.denials.clone(),
+        );
+        r.register_with_unit(
+            "upstream_headers",
+            "Time until Bitbucket's response headers",
+            Unit::Seconds,
+            m.upstream_seconds.clone(),
+        );
+        r.register(
+            "calls_in_flight",
+            "Calls currently being served",
+            m.in_flight.clone(),
+        );
+        r.register(
+            "tunnel_connected",
+            "1 while a tunnel to the broker is up",
+            m.tunnel_connected.clone(),
+        );
+        r.register(
+            "tunnel_connects",
+            "Tunnel sessions established",
+            m.tunnel_connects.clone(),
+        );
+        r.register(
+            "tunnel_failures",
+            "Failed tunnel attempts and broken sessions, by reason",
+            m.tunnel_failures.clone(),
+        );
+        r.register(
+            "allowlist_reloads",
+            "Allow-list reloads, by result (ok, invalid, unchanged)",
+            m.allowlist_reloads.clone(),
+        );
+        r.register(
+            "allowlist_rules",
+            "Rules in the allow-list in force",
+            m.allowlist_rules.clone(),
+        );
         m
     }
 
     pub fn call(&self, rule: &str, outcome: &str) {
-        self.calls.get_or_create(&CallLabels { rule: rule.to_owned(), outcome: outcome.to_owned() }).inc();
+        self.calls
+            .get_or_create(&CallLabels {
+                rule: rule.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     pub fn tunnel_failure(&self, reason: &str) {
-        self.tunnel_failures.get_or_create(&ReasonLabel { reason: reason.to_owned() }).inc();
+        self.tunnel_failures
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 }

@@ -50,7 +50,9 @@ pub struct ProxyState {
 }
 
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn error_response(status: StatusCode, body: ErrorBody) -> Response<ProxyBody> {
@@ -66,7 +68,13 @@ struct CallGuard {
 }
 
 impl CallGuard {
-    fn new(state: Arc<ProxyState>, request_id: &str, method: &str, target: String, bytes_in: u64) -> Self {
+    fn new(
+        state: Arc<ProxyState>,
+        request_id: &str,
+        method: &str,
+        target: String,
+        bytes_in: u64,
+    ) -> Self {
         state.metrics.in_flight.inc();
         let record = AuditRecord {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -81,7 +89,11 @@ impl CallGuard {
             bytes_out: 0,
             duration_ms: 0.0,
         };
-        CallGuard { state, record: Some(record), started: Instant::now() }
+        CallGuard {
+            state,
+            record: Some(record),
+            started: Instant::now(),
+        }
     }
 
     fn set(&mut self, update: impl FnOnce(&mut AuditRecord)) {
@@ -92,7 +104,8 @@ impl CallGuard {
 
     fn finish(&mut self) {
         if let Some(mut record) = self.record.take() {
-            record.duration_ms = (self.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+            record.duration_ms =
+                (self.started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
             let rule = record.rule_id.as_deref().unwrap_or("none");
             self.state.metrics.call(rule, record.outcome);
             self.state.audit.record(&record);
@@ -109,7 +122,11 @@ impl Drop for CallGuard {
 
 /// Entry point for each HTTP/2 stream.
 pub async fn serve(state: Arc<ProxyState>, request: Request<Incoming>) -> Response<ProxyBody> {
-    if request.uri().authority().is_some_and(|a| a.as_str() == AGENT_INTERNAL_AUTHORITY) {
+    if request
+        .uri()
+        .authority()
+        .is_some_and(|a| a.as_str() == AGENT_INTERNAL_AUTHORITY)
+    {
         return status(&state);
     }
     let request_id = request
@@ -132,13 +149,24 @@ fn status(state: &ProxyState) -> Response<ProxyBody> {
         in_flight: usize::try_from(state.metrics.in_flight.get()).unwrap_or(0),
     };
     let mut response = Response::new(full(serde_json::to_vec(&body).unwrap_or_default()));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
-async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: String) -> Response<ProxyBody> {
+async fn handle(
+    state: Arc<ProxyState>,
+    request: Request<Incoming>,
+    request_id: String,
+) -> Response<ProxyBody> {
     let (mut parts, body) = request.into_parts();
-    let raw_target = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("");
+    let raw_target = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("");
     let bytes_in = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -150,9 +178,20 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: 
         Decision::Allow { rule_id, target } => (rule_id, target),
         Decision::Deny(denial) => {
             let code = denial.reason.code();
-            let mut guard =
-                CallGuard::new(Arc::clone(&state), &request_id, parts.method.as_str(), truncate(raw_target, 512), bytes_in);
-            state.metrics.denials.get_or_create(&ReasonLabel { reason: code.to_owned() }).inc();
+            let mut guard = CallGuard::new(
+                Arc::clone(&state),
+                &request_id,
+                parts.method.as_str(),
+                truncate(raw_target, 512),
+                bytes_in,
+            );
+            state
+                .metrics
+                .denials
+                .get_or_create(&ReasonLabel {
+                    reason: code.to_owned(),
+                })
+                .inc();
             guard.set(|r| {
                 r.outcome = "denied";
                 r.reason = Some(code.to_owned());
@@ -160,14 +199,27 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: 
             });
             guard.finish();
             debug!(reason = code, "denied by the allow-list");
-            let message = format!("the agent's allow-list refused {} {}: {}", parts.method, truncate(raw_target, 200), denial.detail);
+            let message = format!(
+                "the agent's allow-list refused {} {}: {}",
+                parts.method,
+                truncate(raw_target, 200),
+                denial.detail
+            );
             return error_response(
                 StatusCode::FORBIDDEN,
-                ErrorBody::new(ErrorCode::Forbidden, message).with_reason(code).with_request_id(Some(&request_id)),
+                ErrorBody::new(ErrorCode::Forbidden, message)
+                    .with_reason(code)
+                    .with_request_id(Some(&request_id)),
             );
         }
     };
-    let mut guard = CallGuard::new(Arc::clone(&state), &request_id, parts.method.as_str(), target.as_str().to_owned(), bytes_in);
+    let mut guard = CallGuard::new(
+        Arc::clone(&state),
+        &request_id,
+        parts.method.as_str(),
+        target.as_str().to_owned(),
+        bytes_in,
+    );
     guard.set(|r| r.rule_id = Some(rule_id.to_string()));
 
     sanitize_request_headers(&mut parts.headers);
@@ -181,8 +233,11 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: 
             });
             return error_response(
                 StatusCode::BAD_GATEWAY,
-                ErrorBody::new(ErrorCode::UpstreamUnreachable, format!("the agent has no usable Bitbucket credentials: {err}"))
-                    .with_request_id(Some(&request_id)),
+                ErrorBody::new(
+                    ErrorCode::UpstreamUnreachable,
+                    format!("the agent has no usable Bitbucket credentials: {err}"),
+                )
+                .with_request_id(Some(&request_id)),
             );
         }
     };
@@ -193,16 +248,30 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: 
     let upstream_body = if body.is_end_stream() {
         reqwest::Body::default()
     } else {
-        reqwest::Body::wrap(Limited::new(body, usize::try_from(state.max_request_body).unwrap_or(usize::MAX)))
+        reqwest::Body::wrap(Limited::new(
+            body,
+            usize::try_from(state.max_request_body).unwrap_or(usize::MAX),
+        ))
     };
 
     let sent_at = Instant::now();
-    let response = state.upstream.send(parts.method.clone(), target.as_str(), parts.headers, upstream_body).await;
+    let response = state
+        .upstream
+        .send(
+            parts.method.clone(),
+            target.as_str(),
+            parts.headers,
+            upstream_body,
+        )
+        .await;
     let response = match response {
         Ok(response) => response,
         Err(err) => return upstream_failure(&mut guard, err, &request_id),
     };
-    state.metrics.upstream_seconds.observe(sent_at.elapsed().as_secs_f64());
+    state
+        .metrics
+        .upstream_seconds
+        .observe(sent_at.elapsed().as_secs_f64());
     let status = response.status();
     guard.set(|r| {
         r.outcome = "allowed";
@@ -213,15 +282,27 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>, request_id: 
     if let Ok(value) = HeaderValue::from_str(&rule_id) {
         headers.insert(RULE_ID_HEADER, value);
     }
-    let stream = response.bytes_stream().map_ok(Frame::data).map_err(|e| -> BoxError { Box::new(e) });
-    let body = AuditedBody { inner: StreamBody::new(stream).boxed_unsync(), guard, limit: state.max_response_body, sent: 0 };
+    let stream = response
+        .bytes_stream()
+        .map_ok(Frame::data)
+        .map_err(|e| -> BoxError { Box::new(e) });
+    let body = AuditedBody {
+        inner: StreamBody::new(stream).boxed_unsync(),
+        guard,
+        limit: state.max_response_body,
+        sent: 0,
+    };
     let mut out = Response::new(body.boxed_unsync());
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     out
 }
 
-fn upstream_failure(guard: &mut CallGuard, err: UpstreamError, request_id: &str) -> Response<ProxyBody> {
+fn upstream_failure(
+    guard: &mut CallGuard,
+    err: UpstreamError,
+    request_id: &str,
+) -> Response<ProxyBody> {
     let (status, code) = match err {
         UpstreamError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, ErrorCode::UpstreamTimeout),
         UpstreamError::Altered { .. } => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
@@ -232,7 +313,10 @@ fn upstream_failure(guard: &mut CallGuard, err: UpstreamError, request_id: &str)
         r.outcome = "upstream_error";
         r.status = status.as_u16();
     });
-    error_response(status, ErrorBody::new(code, err.to_string()).with_request_id(Some(request_id)))
+    error_response(
+        status,
+        ErrorBody::new(code, err.to_string()).with_request_id(Some(request_id)),
+    )
 }
 
 /// The response body on its way back: counts bytes, enforces the size limit, and completes
@@ -248,7 +332,10 @@ impl Body for AuditedBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
@@ -260,7 +347,9 @@ impl Body for AuditedBody {
                     if this.limit.is_some_and(|limit| sent > limit) {
                         this.guard.set(|r| r.outcome = "upstream_error");
                         this.guard.finish();
-                        return Poll::Ready(Some(Err("response body exceeds bitbucket.max_response_body".into())));
+                        return Poll::Ready(Some(Err(
+                            "response body exceeds bitbucket.max_response_body".into(),
+                        )));
                     }
                 }
             }

@@ -38,13 +38,22 @@ pub struct Rules {
 
 impl Rules {
     /// Loads the file, or the built-in default when there is none.
-    pub fn load(file: Option<PathBuf>, metrics: AgentMetrics) -> Result<Arc<Rules>, AllowListError> {
+    pub fn load(
+        file: Option<PathBuf>,
+        metrics: AgentMetrics,
+    ) -> Result<Arc<Rules>, AllowListError> {
         let list = match &file {
             Some(path) => AllowList::load(path)?,
             None => AllowList::builtin_default(),
         };
-        metrics.allowlist_rules.set(i64::try_from(list.rules().len()).unwrap_or(i64::MAX));
-        Ok(Arc::new(Rules { current: ArcSwap::from_pointee(list), file, metrics }))
+        metrics
+            .allowlist_rules
+            .set(i64::try_from(list.rules().len()).unwrap_or(i64::MAX));
+        Ok(Arc::new(Rules {
+            current: ArcSwap::from_pointee(list),
+            file,
+            metrics,
+        }))
     }
 
     /// The rules in force (cheap; take one per call and keep it for the whole call).
@@ -58,9 +67,16 @@ impl Rules {
 
     /// Re-reads the file. On error the old rules stay and the error is returned.
     pub fn reload(&self) -> Result<ReloadOutcome, AllowListError> {
-        let Some(path) = &self.file else { return Ok(ReloadOutcome::Builtin) };
+        let Some(path) = &self.file else {
+            return Ok(ReloadOutcome::Builtin);
+        };
         let count = |result: &str| {
-            self.metrics.allowlist_reloads.get_or_create(&ResultLabel { result: result.to_owned() }).inc();
+            self.metrics
+                .allowlist_reloads
+                .get_or_create(&ResultLabel {
+                    result: result.to_owned(),
+                })
+                .inc();
         };
         match AllowList::load(path) {
             Ok(list) if list.digest() == self.current.load().digest() => {
@@ -69,7 +85,9 @@ impl Rules {
             }
             Ok(list) => {
                 let digest = list.digest().to_owned();
-                self.metrics.allowlist_rules.set(i64::try_from(list.rules().len()).unwrap_or(i64::MAX));
+                self.metrics
+                    .allowlist_rules
+                    .set(i64::try_from(list.rules().len()).unwrap_or(i64::MAX));
                 self.current.store(Arc::new(list));
                 count("ok");
                 info!(%digest, file = %path.display(), "allow-list reloaded");
@@ -85,15 +103,22 @@ impl Rules {
 
     /// Watches the file's directory and reloads on changes until shutdown.
     pub fn watch(self: &Arc<Self>, shutdown: &Shutdown) -> Result<(), notify::Error> {
-        let Some(path) = self.file.clone() else { return Ok(()) };
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                // A full channel means a reload is already pending: nothing to add.
-                let _ = tx.try_send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    // A full channel means a reload is already pending: nothing to add.
+                    let _ = tx.try_send(());
+                }
+            })?;
         watcher.watch(&dir, RecursiveMode::NonRecursive)?;
         let rules = Arc::clone(self);
         let stop = shutdown.token();

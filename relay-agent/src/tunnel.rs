@@ -55,7 +55,10 @@ pub struct ConnectError {
 }
 
 fn fail(reason: &'static str, message: impl Into<String>) -> ConnectError {
-    ConnectError { reason, message: message.into() }
+    ConnectError {
+        reason,
+        message: message.into(),
+    }
 }
 
 type Ws = WebSocketStream<TlsStream<Box<dyn Io>>>;
@@ -81,7 +84,8 @@ pub async fn run(ctx: Arc<TunnelContext>, shutdown: Shutdown) {
             }
             Err(err) => {
                 ctx.metrics.tunnel_failure(err.reason);
-                ctx.readiness.set("tunnel", Err(format!("{}: {}", err.reason, err.message)));
+                ctx.readiness
+                    .set("tunnel", Err(format!("{}: {}", err.reason, err.message)));
                 warn!(reason = err.reason, error = %err.message, broker = %ctx.broker.url, "cannot connect to the broker");
             }
         }
@@ -102,35 +106,68 @@ pub async fn connect(ctx: &TunnelContext) -> Result<(Ws, Welcome), ConnectError>
     let b = &ctx.broker;
     let io = tokio::time::timeout(b.connect_timeout, dial(b))
         .await
-        .map_err(|_| fail("connect_timeout", format!("no TCP connection within {:?}", b.connect_timeout)))??;
+        .map_err(|_| {
+            fail(
+                "connect_timeout",
+                format!("no TCP connection within {:?}", b.connect_timeout),
+            )
+        })??;
     let config = client_tls(b)?;
-    let server_name = rustls::pki_types::ServerName::try_from(b.server_name.clone())
-        .map_err(|_| fail("config", format!("{:?} is not a valid TLS server name", b.server_name)))?;
-    let tls = tokio::time::timeout(b.connect_timeout, TlsConnector::from(Arc::new(config)).connect(server_name, io))
-        .await
-        .map_err(|_| fail("tls_timeout", "TLS handshake timed out"))?
-        .map_err(|e| fail(tls::handshake_failure_reason(&e), format!("TLS handshake with {}: {e}", b.server_name)))?;
+    let server_name =
+        rustls::pki_types::ServerName::try_from(b.server_name.clone()).map_err(|_| {
+            fail(
+                "config",
+                format!("{:?} is not a valid TLS server name", b.server_name),
+            )
+        })?;
+    let tls = tokio::time::timeout(
+        b.connect_timeout,
+        TlsConnector::from(Arc::new(config)).connect(server_name, io),
+    )
+    .await
+    .map_err(|_| fail("tls_timeout", "TLS handshake timed out"))?
+    .map_err(|e| {
+        fail(
+            tls::handshake_failure_reason(&e),
+            format!("TLS handshake with {}: {e}", b.server_name),
+        )
+    })?;
 
     let request = Request::get(format!("wss://{}:{}{}", b.host, b.port, b.path))
         .header("Host", format!("{}:{}", b.host, b.port))
         .header("Connection", "Upgrade")
         .header("Upgrade", "websocket")
         .header("Sec-WebSocket-Version", "13")
-        .header("Sec-WebSocket-Key", tungstenite::handshake::client::generate_key())
-        .header(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL))
-        .header("User-Agent", format!("relay-agent/{}", protocol::SOFTWARE_VERSION))
+        .header(
+            "Sec-WebSocket-Key",
+            tungstenite::handshake::client::generate_key(),
+        )
+        .header(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        )
+        .header(
+            "User-Agent",
+            format!("relay-agent/{}", protocol::SOFTWARE_VERSION),
+        )
         .body(())
         .map_err(|e| fail("config", e.to_string()))?;
-    let upgrade = tokio_tungstenite::client_async_with_config(request, tls, Some(websocket_config()));
+    let upgrade =
+        tokio_tungstenite::client_async_with_config(request, tls, Some(websocket_config()));
     let (mut ws, response) = tokio::time::timeout(b.connect_timeout, upgrade)
         .await
         .map_err(|_| fail("upgrade_timeout", "WebSocket upgrade timed out"))?
         .map_err(upgrade_error)?;
-    let chosen = response.headers().get(SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok());
+    let chosen = response
+        .headers()
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok());
     if chosen != Some(SUBPROTOCOL) {
         return Err(fail(
             "protocol_unsupported",
-            format!("broker chose subprotocol {chosen:?}, this agent speaks {SUBPROTOCOL}; upgrade one side"),
+            format!(
+                "broker chose subprotocol {chosen:?}, this agent speaks {SUBPROTOCOL}; upgrade one side"
+            ),
         ));
     }
     let welcome = hello(&mut ws, ctx).await?;
@@ -151,10 +188,16 @@ fn upgrade_error(err: tungstenite::Error) -> ConnectError {
                 (403, _) => "refused",
                 _ => "upgrade_refused",
             };
-            let message = explained.map_or_else(|| format!("broker answered {status}"), |e| format!("broker answered {status}: {}", e.message));
+            let message = explained.map_or_else(
+                || format!("broker answered {status}"),
+                |e| format!("broker answered {status}: {}", e.message),
+            );
             fail(reason, message)
         }
-        tungstenite::Error::Io(io) => fail(tls::handshake_failure_reason(&io), format!("during the upgrade: {io}")),
+        tungstenite::Error::Io(io) => fail(
+            tls::handshake_failure_reason(&io),
+            format!("during the upgrade: {io}"),
+        ),
         other => fail("upgrade_failed", other.to_string()),
     }
 }
@@ -166,20 +209,38 @@ async fn hello(ws: &mut Ws, ctx: &TunnelContext) -> Result<Welcome, ConnectError
         agent_version: protocol::SOFTWARE_VERSION.to_owned(),
         allowlist_digest: rules.digest().to_owned(),
         allowlist_rules: rules.rules().len(),
-        capabilities: vec![protocol::capability::PROXY.to_owned(), protocol::capability::STATUS.to_owned()],
+        capabilities: vec![
+            protocol::capability::PROXY.to_owned(),
+            protocol::capability::STATUS.to_owned(),
+        ],
         hostname: ctx.hostname.clone(),
     };
     let text = serde_json::to_string(&hello).map_err(|e| fail("internal", e.to_string()))?;
-    ws.send(Message::text(text)).await.map_err(|e| fail("hello_failed", e.to_string()))?;
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| fail("hello_failed", e.to_string()))?;
     let reply = tokio::time::timeout(ctx.broker.connect_timeout, ws.next())
         .await
         .map_err(|_| fail("hello_timeout", "no answer to the hello"))?
-        .ok_or_else(|| fail("hello_failed", "broker closed the connection after the upgrade"))?
+        .ok_or_else(|| {
+            fail(
+                "hello_failed",
+                "broker closed the connection after the upgrade",
+            )
+        })?
         .map_err(|e| fail("hello_failed", e.to_string()))?;
-    let Message::Text(text) = reply else { return Err(fail("hello_failed", "broker answered the hello with a non-text frame")) };
+    let Message::Text(text) = reply else {
+        return Err(fail(
+            "hello_failed",
+            "broker answered the hello with a non-text frame",
+        ));
+    };
     match serde_json::from_str::<HelloReply>(text.as_str()) {
         Ok(HelloReply::Welcome(welcome)) => Ok(welcome),
-        Ok(HelloReply::Reject(reject)) => Err(fail("rejected", format!("{}: {}", reject.code.as_str(), reject.message))),
+        Ok(HelloReply::Reject(reject)) => Err(fail(
+            "rejected",
+            format!("{}: {}", reject.code.as_str(), reject.message),
+        )),
         Err(e) => Err(fail("hello_failed", format!("malformed broker reply: {e}"))),
     }
 }
@@ -187,7 +248,10 @@ async fn hello(ws: &mut Ws, ctx: &TunnelContext) -> Result<Welcome, ConnectError
 fn client_tls(b: &BrokerSettings) -> Result<rustls::ClientConfig, ConnectError> {
     let config_err = |e: &dyn std::fmt::Display| fail("config", e.to_string());
     let trust = match &b.ca_file {
-        Some(path) => Trust::Cas { certs: tls::load_certs(path).map_err(|e| config_err(&e))?, source: path.display().to_string() },
+        Some(path) => Trust::Cas {
+            certs: tls::load_certs(path).map_err(|e| config_err(&e))?,
+            source: path.display().to_string(),
+        },
         None => Trust::System,
     };
     let chain = tls::load_certs(&b.cert_file).map_err(|e| config_err(&e))?;
@@ -201,7 +265,12 @@ async fn dial(b: &BrokerSettings) -> Result<Box<dyn Io>, ConnectError> {
         None => {
             let tcp = TcpStream::connect((b.host.as_str(), b.port))
                 .await
-                .map_err(|e| fail("connect_failed", format!("TCP connect to {}:{}: {e}", b.host, b.port)))?;
+                .map_err(|e| {
+                    fail(
+                        "connect_failed",
+                        format!("TCP connect to {}:{}: {e}", b.host, b.port),
+                    )
+                })?;
             let _ = tcp.set_nodelay(true);
             Ok(Box::new(tcp))
         }
@@ -210,12 +279,25 @@ async fn dial(b: &BrokerSettings) -> Result<Box<dyn Io>, ConnectError> {
 }
 
 /// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
-pub async fn http_connect(proxy: &ProxySettings, host: &str, port: u16) -> Result<TcpStream, ConnectError> {
+pub async fn http_connect(
+    proxy: &ProxySettings,
+    host: &str,
+    port: u16,
+) -> Result<TcpStream, ConnectError> {
     let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port))
         .await
-        .map_err(|e| fail("proxy_connect_failed", format!("TCP connect to proxy {}:{}: {e}", proxy.host, proxy.port)))?;
+        .map_err(|e| {
+            fail(
+                "proxy_connect_failed",
+                format!("TCP connect to proxy {}:{}: {e}", proxy.host, proxy.port),
+            )
+        })?;
     let _ = tcp.set_nodelay(true);
-    let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let target = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
     if let Some(credentials) = &proxy.basic_auth {
         use base64::Engine;
@@ -223,7 +305,9 @@ pub async fn http_connect(proxy: &ProxySettings, host: &str, port: u16) -> Resul
         request.push_str(&format!("Proxy-Authorization: Basic {encoded}\r\n"));
     }
     request.push_str("\r\n");
-    tcp.write_all(request.as_bytes()).await.map_err(|e| fail("proxy_failed", e.to_string()))?;
+    tcp.write_all(request.as_bytes())
+        .await
+        .map_err(|e| fail("proxy_failed", e.to_string()))?;
     // The proxy sends nothing after its answer until we speak, so reading up to the blank line
     // cannot swallow TLS bytes.
     let mut head = Vec::with_capacity(256);
@@ -232,9 +316,15 @@ pub async fn http_connect(proxy: &ProxySettings, host: &str, port: u16) -> Resul
         if head.len() > 8192 {
             return Err(fail("proxy_failed", "proxy answer header too long"));
         }
-        let n = tcp.read(&mut byte).await.map_err(|e| fail("proxy_failed", e.to_string()))?;
+        let n = tcp
+            .read(&mut byte)
+            .await
+            .map_err(|e| fail("proxy_failed", e.to_string()))?;
         if n == 0 {
-            return Err(fail("proxy_failed", "proxy closed the connection during CONNECT"));
+            return Err(fail(
+                "proxy_failed",
+                "proxy closed the connection during CONNECT",
+            ));
         }
         head.push(byte[0]);
     }
@@ -242,7 +332,10 @@ pub async fn http_connect(proxy: &ProxySettings, host: &str, port: u16) -> Resul
     let status_line = status_line.lines().next().unwrap_or_default();
     let code = status_line.split_whitespace().nth(1).unwrap_or_default();
     if code != "200" {
-        return Err(fail("proxy_refused", format!("proxy answered {status_line:?} to CONNECT {target}")));
+        return Err(fail(
+            "proxy_refused",
+            format!("proxy answered {status_line:?} to CONNECT {target}"),
+        ));
     }
     Ok(tcp)
 }
@@ -260,7 +353,10 @@ async fn serve(ctx: &TunnelContext, ws: Ws, welcome: Welcome, shutdown: &Shutdow
             let state = Arc::clone(&state);
             async move { Ok::<_, std::convert::Infallible>(proxy::serve(state, request).await) }
         });
-        let conn = ctx.h2.server_builder().serve_connection(TokioIo::new(WsIo::new(ws)), service);
+        let conn = ctx
+            .h2
+            .server_builder()
+            .serve_connection(TokioIo::new(WsIo::new(ws)), service);
         tokio::pin!(conn);
         let result = tokio::select! {
             result = conn.as_mut() => result,
@@ -277,7 +373,8 @@ async fn serve(ctx: &TunnelContext, ws: Ws, welcome: Welcome, shutdown: &Shutdow
             }
         };
         ctx.metrics.tunnel_connected.set(0);
-        ctx.readiness.set("tunnel", Err("disconnected; reconnecting".into()));
+        ctx.readiness
+            .set("tunnel", Err("disconnected; reconnecting".into()));
         match result {
             Ok(()) => info!("tunnel closed"),
             Err(err) => {

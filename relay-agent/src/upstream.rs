@@ -17,7 +17,9 @@ use crate::config::BitbucketSettings;
 pub enum UpstreamError {
     #[error("building the Bitbucket HTTP client: {0}")]
     Build(String),
-    #[error("the URL library would alter the approved target {target:?} (got {got:?}); refusing to forward")]
+    #[error(
+        "the URL library would alter the approved target {target:?} (got {got:?}); refusing to forward"
+    )]
     Altered { target: String, got: String },
     #[error("Bitbucket did not answer within {0:?}")]
     Timeout(Duration),
@@ -45,12 +47,14 @@ impl Upstream {
             (Some(cert), Some(key)) => {
                 let chain = tls::load_certs(cert).map_err(|e| build(e.to_string()))?;
                 let pem = key.read_bytes().map_err(|e| build(e.to_string()))?;
-                let key = tls::private_key_from_pem(&pem, &key.describe()).map_err(|e| build(e.to_string()))?;
+                let key = tls::private_key_from_pem(&pem, &key.describe())
+                    .map_err(|e| build(e.to_string()))?;
                 Some((chain, key))
             }
             _ => None,
         };
-        let tls = tls::https_client_config(&extra_cas, client_auth).map_err(|e| build(e.to_string()))?;
+        let tls =
+            tls::https_client_config(&extra_cas, client_auth).map_err(|e| build(e.to_string()))?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(settings.connect_timeout)
@@ -68,7 +72,12 @@ impl Upstream {
             .path()
             .trim_end_matches('/')
             .to_owned();
-        Ok(Upstream { client, base, base_path, read_timeout: settings.read_timeout })
+        Ok(Upstream {
+            client,
+            base,
+            base_path,
+            read_timeout: settings.read_timeout,
+        })
     }
 
     /// The underlying client (shared with the OAuth token refresher).
@@ -103,8 +112,10 @@ impl Upstream {
     /// Base URL + target, verified to be byte-identical to what was approved.
     fn url_for(&self, target: &str) -> Result<reqwest::Url, UpstreamError> {
         let text = format!("{}{target}", self.base);
-        let url = reqwest::Url::parse(&text)
-            .map_err(|e| UpstreamError::Altered { target: target.to_owned(), got: e.to_string() })?;
+        let url = reqwest::Url::parse(&text).map_err(|e| UpstreamError::Altered {
+            target: target.to_owned(),
+            got: e.to_string(),
+        })?;
         let mut got = url.path().to_owned();
         if let Some(query) = url.query() {
             got.push('?');
@@ -112,7 +123,10 @@ impl Upstream {
         }
         let expected = format!("{}{target}", self.base_path);
         if got != expected {
-            return Err(UpstreamError::Altered { target: target.to_owned(), got });
+            return Err(UpstreamError::Altered {
+                target: target.to_owned(),
+                got,
+            });
         }
         Ok(url)
     }

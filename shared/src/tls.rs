@@ -251,11 +251,14 @@ pub fn https_client_config(
     extra_cas: &[CertificateDer<'static>],
     client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<ClientConfig, TlsError> {
-    let mut roots = Trust::System.root_store().unwrap_or_else(|_| RootCertStore::empty());
+    let mut roots = Trust::System
+        .root_store()
+        .unwrap_or_else(|_| RootCertStore::empty());
     for ca in extra_cas {
-        roots
-            .add(ca.clone())
-            .map_err(|source| TlsError::BadCa { what: "the Bitbucket CA bundle".into(), source })?;
+        roots.add(ca.clone()).map_err(|source| TlsError::BadCa {
+            what: "the Bitbucket CA bundle".into(),
+            source,
+        })?;
     }
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
