@@ -212,7 +212,7 @@ pub(crate) fn excerpt(s: &str) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    let mut out: String = s[..end].escape_debug().collect();
+    let mut out: String = s.get(..end).unwrap_or_default().escape_debug().collect();
     if end < s.len() {
         out.push('…');
     }

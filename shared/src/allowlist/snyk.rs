@@ -253,8 +253,11 @@ fn convert_path(prefix: &str, path: &str, notes: &mut Vec<String>) -> Result<Vec
     dedupe_param_names(&mut segs);
     let full = |segs: &[String]| format!("{prefix}/{}", segs.join("/"));
     let mut out = Vec::new();
-    if optional_last && segs.len() > 1 {
-        out.push(full(&segs[..segs.len() - 1]));
+    if let Some((_, without_last)) = segs
+        .split_last()
+        .filter(|(_, rest)| optional_last && !rest.is_empty())
+    {
+        out.push(full(without_last));
     }
     out.push(full(&segs));
     for t in &out {
