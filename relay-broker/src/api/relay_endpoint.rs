@@ -33,6 +33,14 @@ pub async fn relay(
 
 async fn forward(state: &ApiState, tenant: &str, request: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        // Absolute-form targets are for proxies; the relay endpoint takes origin-form only.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "absolute-form request targets are not accepted; send /relay/{alias}/{path}",
+        ));
+    }
     let raw = parts
         .uri
         .path_and_query()
