@@ -328,6 +328,14 @@ struct AuditedBody {
     sent: u64,
 }
 
+impl Drop for AuditedBody {
+    fn drop(&mut self) {
+        // Dropped before the end: the broker reset the stream (or the tunnel died). The guard,
+        // dropped right after this, writes the record.
+        self.guard.set(|r| r.outcome = "cancelled");
+    }
+}
+
 impl Body for AuditedBody {
     type Data = Bytes;
     type Error = BoxError;

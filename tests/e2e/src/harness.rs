@@ -285,3 +285,35 @@ pub async fn start_broker_in(
     let broker = Broker::start(config, tunnel, api, shutdown.clone()).unwrap();
     (broker, shutdown)
 }
+
+impl Harness {
+    /// The broker's metrics in Prometheus text format.
+    pub fn broker_metrics(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.broker.registry).unwrap();
+        text
+    }
+
+    /// The value of one broker counter/gauge line (exact series text), 0 when absent.
+    pub fn broker_metric(&self, series: &str) -> f64 {
+        metric_value(&self.broker_metrics(), series)
+    }
+}
+
+/// Finds `series` (e.g. `relay_x_total{reason="y"}`) in Prometheus text and parses its value.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+impl AgentUnderTest {
+    pub fn metrics(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.agent.registry).unwrap();
+        text
+    }
+}

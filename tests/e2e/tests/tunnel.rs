@@ -64,7 +64,9 @@ async fn allowed_get_passes_with_credentials_injected() {
 #[tokio::test]
 async fn a_tenant_token_cannot_reach_another_tenants_alias() {
     let (h, _agent) = Harness::start().await;
-    let gx = h.start_agent(relay_e2e::harness::AgentOptions::new("gx-1")).await;
+    let gx = h
+        .start_agent(relay_e2e::harness::AgentOptions::new("gx-1"))
+        .await;
     h.wait_connected(OTHER_TENANT, OTHER_ALIAS, 1).await;
     let before = h.origin.state.count();
 
@@ -95,7 +97,13 @@ async fn a_tenant_token_cannot_reach_another_tenants_alias() {
     assert_eq!(h.origin.state.count(), before, "nothing reached the origin");
 
     // Each tenant still reaches its own alias.
-    let own = h.http.get(h.relay_url(OTHER_ALIAS, "/rest/api/1.0/projects")).bearer_auth(OTHER_TOKEN).send().await.unwrap();
+    let own = h
+        .http
+        .get(h.relay_url(OTHER_ALIAS, "/rest/api/1.0/projects"))
+        .bearer_auth(OTHER_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(own.status(), 200);
     // And sees only its own agents.
     let agents: Vec<serde_json::Value> = h
@@ -118,11 +126,17 @@ async fn with_no_agent_connected_a_call_fails_fast_with_a_json_error() {
     let h = Harness::start_without_agent().await;
     let response = h.get("/rest/api/1.0/projects").await;
     assert_eq!(response.status(), 503);
-    assert_eq!(response.headers().get("x-relay-error").unwrap(), "no_agent_connected");
+    assert_eq!(
+        response.headers().get("x-relay-error").unwrap(),
+        "no_agent_connected"
+    );
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "no_agent_connected");
     // The answer is "no agent", not a timeout: the broker did not wait for one to appear.
-    assert!(body["message"].as_str().unwrap().contains("\"dc\""), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("\"dc\""),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +158,10 @@ async fn the_agents_listing_shows_version_digest_and_in_flight() {
     assert_eq!(listed["tenant"], TENANT);
     assert_eq!(listed["alias"], ALIAS);
     assert_eq!(listed["agent_version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(listed["allowlist_digest"], agent.agent.rules.current().digest());
+    assert_eq!(
+        listed["allowlist_digest"],
+        agent.agent.rules.current().digest()
+    );
     assert_eq!(listed["cert_serial"], agent.files.serial_hex);
     assert_eq!(listed["in_flight"], 0);
 }
