@@ -10,10 +10,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relay_shared::config::{ConfigErrors, load_toml, parse_duration, parse_size};
+use relay_shared::config::{ConfigErrors, load_toml, parse_duration, parse_size, resolve_path};
 use relay_shared::secret::SecretSource;
 use relay_shared::telemetry::LogFormat;
 use serde::Deserialize;
+
+pub use relay_shared::credentials::{AuthSettings, RawAuth};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,28 +73,6 @@ pub struct RawBitbucket {
     pub max_request_body: Option<String>,
     /// Largest response body passed back (unlimited when absent).
     pub max_response_body: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
-pub enum RawAuth {
-    /// Username plus password or personal access token.
-    Basic {
-        username: String,
-        password: SecretSource,
-    },
-    /// HTTP access token (project/repo/personal) sent as `Authorization: Bearer`.
-    Bearer { token: SecretSource },
-    /// OAuth 2.0 with a refresh token (Bitbucket DC rotates refresh tokens on every use).
-    Oauth2 {
-        token_url: String,
-        client_id: String,
-        client_secret: SecretSource,
-        /// The initial refresh token; used only until `state_file` holds a newer one.
-        refresh_token: SecretSource,
-        /// Where the rotated refresh token is persisted (atomically, mode 0600).
-        state_file: PathBuf,
-    },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -157,25 +137,6 @@ pub struct ProxySettings {
     pub basic_auth: Option<String>,
 }
 
-/// How the agent authenticates to Bitbucket.
-#[derive(Debug, Clone)]
-pub enum AuthSettings {
-    Basic {
-        username: String,
-        password: SecretSource,
-    },
-    Bearer {
-        token: SecretSource,
-    },
-    Oauth2 {
-        token_url: String,
-        client_id: String,
-        client_secret: SecretSource,
-        refresh_token: SecretSource,
-        state_file: PathBuf,
-    },
-}
-
 /// Validated Bitbucket settings.
 #[derive(Debug, Clone)]
 pub struct BitbucketSettings {
@@ -205,14 +166,6 @@ pub struct AgentConfig {
     pub log_level: String,
 }
 
-fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_owned()
-    } else {
-        base.join(path)
-    }
-}
-
 fn secret(
     base: &Path,
     errors: &mut ConfigErrors,
@@ -222,9 +175,7 @@ fn secret(
     if let Err(err) = source.validate() {
         errors.push(field, err);
     }
-    let mut source = source.clone();
-    source.file = source.file.map(|f| resolve(base, &f));
-    source
+    source.relative_to(base)
 }
 
 fn duration(
@@ -349,14 +300,14 @@ impl AgentConfig {
             .to_owned();
         let broker = Self::broker(&raw.broker, &base, &mut errors);
         let bitbucket = Self::bitbucket(&raw.bitbucket, &base, &mut errors);
-        let allowlist_file = raw.allowlist.file.as_ref().map(|f| resolve(&base, f));
+        let allowlist_file = raw.allowlist.file.as_ref().map(|f| resolve_path(&base, f));
         if let Some(file) = &allowlist_file {
             if let Err(err) = relay_shared::allowlist::AllowList::load(file) {
                 errors.push("allowlist.file", err);
             }
         }
         let audit_file = match &raw.audit.file {
-            Some(file) => resolve(&base, file),
+            Some(file) => resolve_path(&base, file),
             None => std::env::var_os("STATE_DIRECTORY")
                 .map(|dir| PathBuf::from(dir).join("audit.jsonl"))
                 .unwrap_or_else(|| base.join("audit.jsonl")),
@@ -395,11 +346,11 @@ impl AgentConfig {
 
     fn broker(raw: &RawBroker, base: &Path, errors: &mut ConfigErrors) -> Option<BrokerSettings> {
         let key = secret(base, errors, "broker.key", &raw.key);
-        let cert_file = resolve(base, &raw.cert_file);
+        let cert_file = resolve_path(base, &raw.cert_file);
         if let Err(err) = relay_shared::tls::load_certs(&cert_file) {
             errors.push("broker.cert_file", err);
         }
-        let ca_file = raw.ca_file.as_ref().map(|f| resolve(base, f));
+        let ca_file = raw.ca_file.as_ref().map(|f| resolve_path(base, f));
         if let Some(ca) = &ca_file {
             if let Err(err) = relay_shared::tls::load_certs(ca) {
                 errors.push("broker.ca_file", err);
@@ -479,48 +430,7 @@ impl AgentConfig {
         base: &Path,
         errors: &mut ConfigErrors,
     ) -> Option<BitbucketSettings> {
-        let auth = match &raw.auth {
-            RawAuth::Basic { username, password } => {
-                if username.is_empty() {
-                    errors.push("bitbucket.auth.username", "must not be empty");
-                }
-                AuthSettings::Basic {
-                    username: username.clone(),
-                    password: secret(base, errors, "bitbucket.auth.password", password),
-                }
-            }
-            RawAuth::Bearer { token } => AuthSettings::Bearer {
-                token: secret(base, errors, "bitbucket.auth.token", token),
-            },
-            RawAuth::Oauth2 {
-                token_url,
-                client_id,
-                client_secret,
-                refresh_token,
-                state_file,
-            } => {
-                if let Err(err) = split_url(token_url, 443) {
-                    errors.push("bitbucket.auth.token_url", err);
-                }
-                AuthSettings::Oauth2 {
-                    token_url: token_url.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: secret(
-                        base,
-                        errors,
-                        "bitbucket.auth.client_secret",
-                        client_secret,
-                    ),
-                    refresh_token: secret(
-                        base,
-                        errors,
-                        "bitbucket.auth.refresh_token",
-                        refresh_token,
-                    ),
-                    state_file: resolve(base, state_file),
-                }
-            }
-        };
+        let auth = AuthSettings::from_raw(&raw.auth, base, errors, "bitbucket.auth");
         let (scheme, userinfo, ..) = errors.take("bitbucket.url", split_url(&raw.url, 443))?;
         if scheme != "https" && scheme != "http" {
             errors.push("bitbucket.url", "must be an http:// or https:// URL");
@@ -531,13 +441,13 @@ impl AgentConfig {
                 "must not carry credentials; use [bitbucket.auth]",
             );
         }
-        let ca_file = raw.ca_file.as_ref().map(|f| resolve(base, f));
+        let ca_file = raw.ca_file.as_ref().map(|f| resolve_path(base, f));
         if let Some(ca) = &ca_file {
             if let Err(err) = relay_shared::tls::load_certs(ca) {
                 errors.push("bitbucket.ca_file", err);
             }
         }
-        let client_cert_file = raw.client_cert_file.as_ref().map(|f| resolve(base, f));
+        let client_cert_file = raw.client_cert_file.as_ref().map(|f| resolve_path(base, f));
         let client_key = raw
             .client_key
             .as_ref()

@@ -19,13 +19,27 @@ struct TokenServer {
     expires_in: u64,
 }
 
-async fn token(State(server): State<Arc<Mutex<TokenServer>>>, Form(form): Form<Vec<(String, String)>>) -> (http::StatusCode, Json<serde_json::Value>) {
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+async fn token(
+    State(server): State<Arc<Mutex<TokenServer>>>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> (http::StatusCode, Json<serde_json::Value>) {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let mut s = server.lock().unwrap();
     let presented = get("refresh_token");
     s.presented.push(presented.clone());
-    if get("grant_type") != "refresh_token" || get("client_secret") != "client-secret" || presented != s.valid {
-        return (http::StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": "invalid_grant"})));
+    if get("grant_type") != "refresh_token"
+        || get("client_secret") != "client-secret"
+        || presented != s.valid
+    {
+        return (
+            http::StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": "invalid_grant"})),
+        );
     }
     s.issued += 1;
     s.valid = format!("refresh-{}", s.issued);
@@ -34,10 +48,19 @@ async fn token(State(server): State<Arc<Mutex<TokenServer>>>, Form(form): Form<V
 }
 
 async fn start(expires_in: u64) -> (String, Arc<Mutex<TokenServer>>) {
-    let server = Arc::new(Mutex::new(TokenServer { valid: "refresh-0".into(), expires_in, ..Default::default() }));
-    let app = Router::new().route("/rest/oauth2/latest/token", post(token)).with_state(Arc::clone(&server));
+    let server = Arc::new(Mutex::new(TokenServer {
+        valid: "refresh-0".into(),
+        expires_in,
+        ..Default::default()
+    }));
+    let app = Router::new()
+        .route("/rest/oauth2/latest/token", post(token))
+        .with_state(Arc::clone(&server));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/rest/oauth2/latest/token", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/rest/oauth2/latest/token",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, server)
 }
@@ -64,18 +87,31 @@ async fn rotated_refresh_tokens_are_persisted_privately_and_used_after_a_restart
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let credentials = Credentials::load(&settings, http.clone()).unwrap();
-    assert_eq!(credentials.authorization().await.unwrap(), "Bearer access-1");
+    assert_eq!(
+        credentials.authorization().await.unwrap(),
+        "Bearer access-1"
+    );
     let state = std::fs::read_to_string(dir.path().join("oauth-state.json")).unwrap();
     assert!(state.contains("refresh-1"), "{state}");
-    let mode = std::fs::metadata(dir.path().join("oauth-state.json")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(dir.path().join("oauth-state.json"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
-    assert_eq!(credentials.authorization().await.unwrap(), "Bearer access-2");
+    assert_eq!(
+        credentials.authorization().await.unwrap(),
+        "Bearer access-2"
+    );
     assert!(!format!("{credentials:?}").contains("refresh-"));
 
     // A restarted agent picks up the persisted token, not the spent one from its config.
     let restarted = Credentials::load(&settings, http).unwrap();
     assert_eq!(restarted.authorization().await.unwrap(), "Bearer access-3");
-    assert_eq!(server.lock().unwrap().presented, ["refresh-0", "refresh-1", "refresh-2"]);
+    assert_eq!(
+        server.lock().unwrap().presented,
+        ["refresh-0", "refresh-1", "refresh-2"]
+    );
 }
 
 #[tokio::test]
@@ -85,10 +121,14 @@ async fn concurrent_callers_share_one_refresh_and_a_refused_refresh_says_why() {
     let (url, server) = start(3600).await;
     let settings = settings(dir.path(), &url);
     let credentials = Arc::new(Credentials::load(&settings, reqwest::Client::new()).unwrap());
-    let calls: Vec<_> = (0..16).map(|_| tokio::spawn({
-        let c = Arc::clone(&credentials);
-        async move { c.authorization().await.unwrap() }
-    })).collect();
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            tokio::spawn({
+                let c = Arc::clone(&credentials);
+                async move { c.authorization().await.unwrap() }
+            })
+        })
+        .collect();
     for call in calls {
         assert_eq!(call.await.unwrap(), "Bearer access-1");
     }
@@ -99,6 +139,9 @@ async fn concurrent_callers_share_one_refresh_and_a_refused_refresh_says_why() {
     std::fs::remove_file(dir.path().join("oauth-state.json")).unwrap();
     let fresh = Credentials::load(&settings, reqwest::Client::new()).unwrap();
     let err = fresh.authorization().await.unwrap_err().to_string();
-    assert!(err.contains("invalid_grant") && err.contains("/rest/oauth2/latest/token"), "{err}");
+    assert!(
+        err.contains("invalid_grant") && err.contains("/rest/oauth2/latest/token"),
+        "{err}"
+    );
     assert!(!err.contains("refresh-0"), "{err}");
 }

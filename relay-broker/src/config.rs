@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relay_shared::config::{ConfigErrors, load_toml, parse_duration};
+use relay_shared::config::{ConfigErrors, load_toml, parse_duration, resolve_path};
 use relay_shared::secret::SecretSource;
 use relay_shared::telemetry::LogFormat;
 use relay_shared::tls;
@@ -192,14 +192,6 @@ pub struct BrokerConfig {
     pub directory: Directory,
 }
 
-fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_owned()
-    } else {
-        base.join(path)
-    }
-}
-
 fn duration(
     errors: &mut ConfigErrors,
     field: &str,
@@ -210,12 +202,6 @@ fn duration(
         None => Duration::from_secs(default),
         Some(text) => errors.take(field, parse_duration(text)).unwrap_or_default(),
     }
-}
-
-fn secret_with_base(base: &Path, source: &SecretSource) -> SecretSource {
-    let mut source = source.clone();
-    source.file = source.file.map(|f| resolve(base, &f));
-    source
 }
 
 impl BrokerConfig {
@@ -234,9 +220,9 @@ impl BrokerConfig {
 
         let server_chain = errors.take(
             "tls.cert_file",
-            tls::load_certs(&resolve(&base, &raw.tls.cert_file)),
+            tls::load_certs(&resolve_path(&base, &raw.tls.cert_file)),
         );
-        let key_source = secret_with_base(&base, &raw.tls.key);
+        let key_source = raw.tls.key.relative_to(&base);
         let server_key = errors
             .take("tls.key", key_source.read_bytes())
             .and_then(|pem| {
@@ -247,7 +233,7 @@ impl BrokerConfig {
             });
         let agent_cas = errors.take(
             "tls.agent_ca_file",
-            tls::load_certs(&resolve(&base, &raw.tls.agent_ca_file)),
+            tls::load_certs(&resolve_path(&base, &raw.tls.agent_ca_file)),
         );
 
         let keepalive_interval = duration(
@@ -328,7 +314,7 @@ impl BrokerConfig {
             }
             let mut token_digests = Vec::new();
             for (j, source) in tenant.api_tokens.iter().enumerate() {
-                let source = secret_with_base(base, source);
+                let source = source.relative_to(base);
                 if let Some(secret) =
                     errors.take(&format!("{field}.api_tokens[{j}]"), source.read())
                 {

@@ -80,6 +80,24 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// `path` if absolute, else `path` under `base` (config paths are relative to the config file).
+pub fn resolve_path(base: &Path, path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
+}
+
+/// The directory a config file's relative paths are resolved against.
+pub fn config_dir(config_file: &Path) -> std::path::PathBuf {
+    config_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned()
+}
+
 /// Reads and deserialises a TOML file; syntax and type errors name `file:line:col`.
 pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigErrors> {
     let source = path.display().to_string();

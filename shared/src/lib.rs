@@ -16,12 +16,14 @@
 //! - [`telemetry`]: tracing setup, the metrics registry and the ops endpoints
 //!   (`/healthz`, `/readyz`, `/metrics`).
 //! - [`atomic_file`]: crash-safe, mode-0600 file writes (keys, rotated tokens).
+//! - [`credentials`]: Bitbucket credentials (basic, bearer, OAuth 2.0 with rotating refresh tokens).
 //! - [`config`]: collecting validation errors with their field paths, human durations and sizes.
 
 pub mod allowlist;
 pub mod atomic_file;
 pub mod backoff;
 pub mod config;
+pub mod credentials;
 pub mod h2;
 pub mod headers;
 pub mod protocol;

@@ -95,6 +95,13 @@ impl SecretSource {
         }
     }
 
+    /// The same source with a relative `file` resolved against `base` (the config's directory).
+    pub fn relative_to(&self, base: &Path) -> SecretSource {
+        let mut source = self.clone();
+        source.file = source.file.map(|f| crate::config::resolve_path(base, &f));
+        source
+    }
+
     /// Checks the shape without reading anything.
     pub fn validate(&self) -> Result<(), SecretError> {
         match (&self.credential, &self.file, &self.env) {
