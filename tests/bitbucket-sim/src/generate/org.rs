@@ -13,8 +13,9 @@ const DAY_MS: i64 = 24 * 3_600_000;
 
 /// Generates the projects: team projects first, then personal projects of a few users.
 ///
-/// Project 1 is granted to `alice`'s team group, about a third are readable by all users, and
-/// the rest are restricted to their team groups: `alice` sees some projects, not all.
+/// Project 1 is granted to `alice`'s team group, project 2 is readable by all users, project 3
+/// is restricted to its team (not `alice`'s); of the others about a third are readable by all
+/// users and project 5 is public.
 pub fn projects(seed: u64, sizes: &ProfileSizes, users: &[User], groups: &[Group]) -> Vec<Project> {
     let mut rng = SimRng::derived(seed, "projects", 0);
     let mut out = Vec::with_capacity(sizes.projects + 8);
@@ -31,7 +32,9 @@ pub fn projects(seed: u64, sizes: &ProfileSizes, users: &[User], groups: &[Group
         if let Some(g) = team_groups.get(i % team_groups.len().max(1)) {
             group_grants.push((g.name.clone(), ProjectPermission::Write));
         }
-        if rng.chance(0.3)
+        // Project 3 stays restricted to its own team, so `alice` never sees it.
+        if i > 2
+            && rng.chance(0.3)
             && let Some(g) = rng.pick(&team_groups)
             && !group_grants.iter().any(|(n, _)| n == &g.name)
         {
@@ -61,7 +64,7 @@ pub fn projects(seed: u64, sizes: &ProfileSizes, users: &[User], groups: &[Group
                 None
             },
             key,
-            public: i == 2,
+            public: i == 4,
             owner: None,
             all_users_read,
             user_grants,
