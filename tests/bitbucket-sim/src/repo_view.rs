@@ -32,7 +32,12 @@ pub struct RepoView<'a> {
 
 impl<'a> RepoView<'a> {
     pub fn new(world: &'a World, repo: &'a Repo, overlay: Option<&'a RepoOverlay>) -> RepoView<'a> {
-        let tree = files::tree(repo, world.duplicate_candidate(repo));
+        // An empty repository has no generated files: only what gets pushed to it.
+        let tree = if repo.is_empty() {
+            Vec::new()
+        } else {
+            files::tree(repo, world.duplicate_candidate(repo))
+        };
         let paths = tree.iter().map(|e| e.path.clone()).collect();
         let history = History::new(repo, world.authors(repo), paths);
         RepoView {
