@@ -39,6 +39,15 @@ pub struct RawConfig {
     pub agents: Vec<RawAgent>,
     #[serde(default)]
     pub revoked: RawRevoked,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// SQLite file; `$STATE_DIRECTORY/broker.sqlite` (or `broker.sqlite` beside the config).
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +96,19 @@ pub struct RawTenant {
     /// API tokens accepted for this tenant (several, so tokens can be rotated).
     #[serde(default)]
     pub api_tokens: Vec<SecretSource>,
+    /// Bitbucket accounts of this tenant.
+    #[serde(default)]
+    pub accounts: Vec<crate::accounts::RawAccount>,
+    /// The portal's people directory (identity mapping by email).
+    #[serde(default)]
+    pub people: Vec<RawPerson>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerson {
+    pub email: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +212,11 @@ pub struct BrokerConfig {
     pub log_format: LogFormat,
     pub log_level: String,
     pub directory: Directory,
+    /// Every tenant's Bitbucket accounts.
+    pub accounts: Vec<crate::accounts::Account>,
+    /// People directories by tenant.
+    pub people: HashMap<String, Vec<RawPerson>>,
+    pub store_path: PathBuf,
 }
 
 fn duration(
@@ -256,6 +283,33 @@ impl BrokerConfig {
         );
         let shutdown_grace = duration(&mut errors, "shutdown.grace", &raw.shutdown.grace, 30);
         let directory = Self::directory(&raw, &base, &mut errors);
+        let mut accounts = Vec::new();
+        let mut people = HashMap::new();
+        for (i, tenant) in raw.tenants.iter().enumerate() {
+            let prefix = format!("tenants[{i}]");
+            accounts.extend(crate::accounts::validate(
+                &tenant.id,
+                &tenant.accounts,
+                &base,
+                &mut errors,
+                &prefix,
+            ));
+            for (j, person) in tenant.people.iter().enumerate() {
+                if !person.email.contains('@') {
+                    errors.push(
+                        format!("{prefix}.people[{j}].email"),
+                        format!("{:?} is not an email address", person.email),
+                    );
+                }
+            }
+            people.insert(tenant.id.clone(), tenant.people.clone());
+        }
+        let store_path = match &raw.store.path {
+            Some(path) => resolve_path(&base, path),
+            None => std::env::var_os("STATE_DIRECTORY")
+                .map(|dir| PathBuf::from(dir).join("broker.sqlite"))
+                .unwrap_or_else(|| base.join("broker.sqlite")),
+        };
 
         match (
             listen_tunnel,
@@ -284,6 +338,9 @@ impl BrokerConfig {
                 log_format: raw.log.format,
                 log_level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
                 directory,
+                accounts,
+                people,
+                store_path,
             }),
             _ => Err(errors),
         }

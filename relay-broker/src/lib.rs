@@ -4,6 +4,7 @@
 //! calls to them as HTTP/2 streams and serves an API (see `docs/architecture.md`).
 //!
 //! Module map:
+//! - [`accounts`]: Bitbucket accounts per tenant (kind, alias, project filter, schedules, limits).
 //! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`) and exit codes.
 //! - [`config`]: the TOML config, validated as a whole before any port is bound.
 //! - [`pki`]: agent CA, broker certificate and agent certificates (rcgen).
@@ -14,6 +15,7 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`server`]: wiring it together on bound listeners, reload and drain.
 
+pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod config;
