@@ -46,12 +46,14 @@ pub async fn run(options: Options) -> Result<()> {
     let machine = machine::Machine::detect();
     let mut report = Report::new(options.json, machine);
     report.header();
-    let mut stack = Stack::start().await?;
-    report.note(&format!(
-        "broker pid {}, agent pid {}, origin {}",
+    let mut stack = Stack::start(options.keep_logs).await?;
+    report::note(&format!(
+        "broker pid {}, agent pid {}, origin {}, files in {}{}",
         stack.broker.pid(),
         stack.agent.pid(),
-        stack.origin.addr
+        stack.origin.addr,
+        stack.dir.path().display(),
+        if options.keep_logs { " (kept)" } else { "" }
     ));
     for record in scenarios::small_get(&stack, &options).await? {
         report.add(record);

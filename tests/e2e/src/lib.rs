@@ -9,9 +9,11 @@
 //! - [`harness`]: broker + agent(s) + origin wired through real config files.
 //! - [`raw_http`]: sends byte-exact HTTP/1.1 requests (URL libraries would normalise attacks).
 //! - [`tcp_relay`]: a TCP relay that can be frozen (dead-link tests) and an HTTP CONNECT proxy.
+//! - [`bench`]: `relay-bench`, the relay-versus-direct benchmark (child processes, load, report).
 
 #![allow(clippy::unwrap_used)]
 
+pub mod bench;
 pub mod harness;
 pub mod origin;
 pub mod pki;

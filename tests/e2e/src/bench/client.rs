@@ -102,6 +102,10 @@ pub async fn fetch(target: &Target, limit: Duration) -> Result<(StatusCode, Stri
     };
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
-        Err(_) => bail!("GET {} on {}: no answer within {limit:?}", target.path, target.addr),
+        Err(_) => bail!(
+            "GET {} on {}: no answer within {limit:?}",
+            target.path,
+            target.addr
+        ),
     }
 }

@@ -23,9 +23,7 @@ impl Machine {
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map_or_else(|_| "unknown".into(), |s| s.trim().to_owned()),
             commit: git_commit().unwrap_or_else(|| "unknown".into()),
-            date: chrono::Utc::now()
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string(),
+            date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         }
     }
 }

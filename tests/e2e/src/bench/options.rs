@@ -32,6 +32,9 @@ pub struct Options {
     /// Broker restarts timed in the reconnect scenario (default 5, 3 with --quick).
     #[arg(long)]
     pub restarts: Option<usize>,
+    /// Keep the temp dir (configs, broker/agent logs, audit log) and print its path.
+    #[arg(long)]
+    pub keep_logs: bool,
 }
 
 impl Options {
@@ -58,10 +61,13 @@ impl Options {
     }
 
     pub fn idle_agents(&self) -> usize {
-        self.idle_agents.unwrap_or(if self.quick { 50 } else { 200 })
+        self.idle_agents
+            .unwrap_or(if self.quick { 50 } else { 200 })
     }
 
     pub fn restarts(&self) -> usize {
-        self.restarts.unwrap_or(if self.quick { 3 } else { 5 }).max(1)
+        self.restarts
+            .unwrap_or(if self.quick { 3 } else { 5 })
+            .max(1)
     }
 }

@@ -137,5 +137,5 @@ fn sized_body(total: u64, chunk: Bytes) -> OriginBody {
         }
     })
     .map(|data| Ok::<_, Infallible>(Frame::data(data)));
-    StreamBody::new(stream).boxed()
+    BodyExt::boxed(StreamBody::new(stream))
 }

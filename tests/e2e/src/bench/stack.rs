@@ -42,12 +42,14 @@ pub struct Stack {
 
 impl Stack {
     /// Starts everything and returns once the agent's tunnel is registered at the broker.
-    pub async fn start() -> Result<Stack> {
+    /// With `keep_dir` the temp dir (configs, logs) survives the bench.
+    pub async fn start(keep_dir: bool) -> Result<Stack> {
         relay_shared::tls::install_crypto_provider();
         let broker_bin = sibling_binary("relay-broker")?;
         let agent_bin = sibling_binary("relay-agent")?;
         let dir = tempfile::Builder::new()
             .prefix("relay-bench-")
+            .disable_cleanup(keep_dir)
             .tempdir()
             .context("creating a temp dir")?;
         let pki = TestPki::new(&dir.path().join("pki"));
@@ -115,10 +117,10 @@ impl Stack {
         let deadline = Instant::now() + limit;
         loop {
             self.broker.check_alive()?;
-            if let Ok((status, _)) = fetch(&target, PROBE_LIMIT).await {
-                if status.is_success() {
-                    return Ok(());
-                }
+            if let Ok((status, _)) = fetch(&target, PROBE_LIMIT).await
+                && status.is_success()
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 bail!(
