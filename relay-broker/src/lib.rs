@@ -14,6 +14,7 @@
 //! - [`api`]: the HTTP API router (relay endpoint, agents, ops endpoints).
 //! - [`metrics`]: Prometheus metrics.
 //! - [`server`]: wiring it together on bound listeners, reload and drain.
+//! - [`store`]: the `Store` trait (sync status, Bitbucket data, identities per tenant) and SQLite.
 
 pub mod accounts;
 pub mod api;
@@ -24,4 +25,5 @@ pub mod pki;
 pub mod relay;
 pub mod server;
 pub mod sessions;
+pub mod store;
 pub mod tunnel;
