@@ -301,10 +301,10 @@ impl AgentConfig {
         let broker = Self::broker(&raw.broker, &base, &mut errors);
         let bitbucket = Self::bitbucket(&raw.bitbucket, &base, &mut errors);
         let allowlist_file = raw.allowlist.file.as_ref().map(|f| resolve_path(&base, f));
-        if let Some(file) = &allowlist_file {
-            if let Err(err) = relay_shared::allowlist::AllowList::load(file) {
-                errors.push("allowlist.file", err);
-            }
+        if let Some(file) = &allowlist_file
+            && let Err(err) = relay_shared::allowlist::AllowList::load(file)
+        {
+            errors.push("allowlist.file", err);
         }
         let audit_file = match &raw.audit.file {
             Some(file) => resolve_path(&base, file),
@@ -351,10 +351,10 @@ impl AgentConfig {
             errors.push("broker.cert_file", err);
         }
         let ca_file = raw.ca_file.as_ref().map(|f| resolve_path(base, f));
-        if let Some(ca) = &ca_file {
-            if let Err(err) = relay_shared::tls::load_certs(ca) {
-                errors.push("broker.ca_file", err);
-            }
+        if let Some(ca) = &ca_file
+            && let Err(err) = relay_shared::tls::load_certs(ca)
+        {
+            errors.push("broker.ca_file", err);
         }
         let keepalive_interval = duration(
             errors,
@@ -442,10 +442,10 @@ impl AgentConfig {
             );
         }
         let ca_file = raw.ca_file.as_ref().map(|f| resolve_path(base, f));
-        if let Some(ca) = &ca_file {
-            if let Err(err) = relay_shared::tls::load_certs(ca) {
-                errors.push("bitbucket.ca_file", err);
-            }
+        if let Some(ca) = &ca_file
+            && let Err(err) = relay_shared::tls::load_certs(ca)
+        {
+            errors.push("bitbucket.ca_file", err);
         }
         let client_cert_file = raw.client_cert_file.as_ref().map(|f| resolve_path(base, f));
         let client_key = raw

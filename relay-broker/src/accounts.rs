@@ -241,14 +241,13 @@ fn validate_one(
             None
         }
     };
-    if let Some(projects) = &raw.projects {
-        if projects.is_empty() {
-            errors.push(
-                format!("{field}.projects"),
-                "an empty project list would sync nothing; omit it to sync all",
-            );
-        }
+    if raw.projects.as_ref().is_some_and(Vec::is_empty) {
+        errors.push(
+            format!("{field}.projects"),
+            "an empty project list would sync nothing; omit it to sync all",
+        );
     }
+
     let defaults = Schedule::default();
     let mut cron = |name: &str, value: &Option<String>, default: String| {
         let pattern = value.clone().unwrap_or(default);
@@ -315,11 +314,12 @@ fn limits(raw: &RawLimits, errors: &mut ConfigErrors, field: &str) -> Limits {
         }
         limits.burst = burst.max(1);
     }
-    if let Some(timeout) = &raw.timeout {
-        if let Some(t) = errors.take(&format!("{field}.limits.timeout"), parse_duration(timeout)) {
-            limits.timeout = t;
-        }
+    if let Some(timeout) = &raw.timeout
+        && let Some(t) = errors.take(&format!("{field}.limits.timeout"), parse_duration(timeout))
+    {
+        limits.timeout = t;
     }
+
     limits
 }
 

@@ -275,17 +275,16 @@ pub fn init(dir: &Path, options: &InitOptions, force: bool) -> Result<Vec<PathBu
         .iter()
         .map(|f| dir.join(f))
         .collect();
-    if !force {
-        if let Some(existing) = paths.iter().find(|p| p.exists()) {
-            return Err(PkiError::Write {
-                path: existing.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "already exists; pass --force to replace the whole PKI",
-                ),
-            });
-        }
+    if !force && let Some(existing) = paths.iter().find(|p| p.exists()) {
+        return Err(PkiError::Write {
+            path: existing.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists; pass --force to replace the whole PKI",
+            ),
+        });
     }
+
     let ca = Ca::generate(options.ca_days)?;
     let (broker_cert, broker_key) = ca.issue_server(&options.broker_names, options.broker_days)?;
     write(&paths[0], &ca.cert_pem, force)?;

@@ -217,10 +217,10 @@ fn prepare(request: Request<RelayBody>) -> Result<Request<RelayBody>, RelayError
         .map_err(|_| RelayError::BadTarget { target })?;
     parts.version = http::Version::HTTP_2;
     sanitize_request_headers(&mut parts.headers);
-    if !parts.headers.contains_key(REQUEST_ID_HEADER) {
-        if let Ok(id) = HeaderValue::from_str(&new_request_id()) {
-            parts.headers.insert(REQUEST_ID_HEADER, id);
-        }
+    if !parts.headers.contains_key(REQUEST_ID_HEADER)
+        && let Ok(id) = HeaderValue::from_str(&new_request_id())
+    {
+        parts.headers.insert(REQUEST_ID_HEADER, id);
     }
     Ok(Request::from_parts(parts, body))
 }

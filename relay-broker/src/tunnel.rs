@@ -242,7 +242,7 @@ fn upgrade(
         );
     };
     let offered = offered_subprotocols(&req);
-    if !offered.iter().any(|p| *p == SUBPROTOCOL) {
+    if !offered.contains(&SUBPROTOCOL) {
         ctx.metrics.refused("protocol_unsupported");
         let message = format!(
             "this broker speaks {SUBPROTOCOL} (protocol {PROTOCOL_VERSION}); the agent offered {offered:?}. {}",

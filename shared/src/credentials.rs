@@ -266,10 +266,10 @@ impl OAuth {
     async fn authorization(&self) -> Result<HeaderValue, CredentialError> {
         // One refresh at a time: concurrent callers wait and reuse the result.
         let mut tokens = self.tokens.lock().await;
-        if let Some((access, expires)) = &tokens.access {
-            if expires.saturating_duration_since(Instant::now()) > REFRESH_MARGIN {
-                return sensitive(format!("Bearer {}", access.expose()));
-            }
+        if let Some((access, expires)) = &tokens.access
+            && expires.saturating_duration_since(Instant::now()) > REFRESH_MARGIN
+        {
+            return sensitive(format!("Bearer {}", access.expose()));
         }
         let response = self.refresh(&tokens.refresh).await?;
         if let Some(new_refresh) = response.refresh_token {
