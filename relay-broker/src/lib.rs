@@ -5,6 +5,7 @@
 //!
 //! Module map:
 //! - [`accounts`]: Bitbucket accounts per tenant (kind, alias, project filter, schedules, limits).
+//! - [`bitbucket`]: the typed Bitbucket Server client (transports, paging, retries, rate budget).
 //! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`) and exit codes.
 //! - [`config`]: the TOML config, validated as a whole before any port is bound.
 //! - [`pki`]: agent CA, broker certificate and agent certificates (rcgen).
@@ -18,6 +19,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod bitbucket;
 pub mod cli;
 pub mod config;
 pub mod metrics;
