@@ -1,10 +1,12 @@
 //! The `relay-agent` command line.
 //!
 //! Exit codes: 0 success, 1 runtime failure, 64 bad config or allow-list (EX_USAGE), always
-//! before anything is bound or dialled.
+//! before anything is bound or dialled. `doctor` answers 0 (all passed), 1 (warnings) or 2
+//! (failures); `healthcheck` 0 (ready) or 1.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use relay_shared::allowlist::{AllowList, import_snyk_accept};
@@ -14,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::agent::Agent;
 use crate::config::AgentConfig;
+use crate::notify;
 
 /// Exit code for bad configuration or usage.
 pub const EXIT_CONFIG: u8 = 64;
@@ -38,6 +41,17 @@ pub enum Command {
     /// Allow-list tools.
     #[command(subcommand)]
     Allowlist(AllowlistCommand),
+    /// Diagnose config, certificates, the broker link and Bitbucket; exit 0 ok, 1 warnings, 2 failures.
+    Doctor(ConfigArg),
+    /// Ask the local ops endpoint whether the running agent is ready (exit 0) or not (exit 1).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Address of the agent's ops listener (`[ops] listen`).
+    #[arg(long, env = "RELAY_AGENT_OPS_ADDR", default_value = "127.0.0.1:9091")]
+    pub addr: String,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +89,8 @@ pub fn main() -> ExitCode {
         Command::Run(arg) => run(arg),
         Command::Check(arg) => check(arg),
         Command::Allowlist(command) => allowlist(command),
+        Command::Doctor(arg) => crate::doctor::main(&arg.config),
+        Command::Healthcheck(args) => crate::healthcheck::main(&args.addr),
     }
 }
 
@@ -209,7 +225,9 @@ fn run(arg: ConfigArg) -> ExitCode {
             }
         };
         let shutdown = Shutdown::new();
-        let agent = match Agent::start(config, listener, shutdown) {
+        // Dial + TLS + upgrade + hello each have connect_timeout: the first attempt ends by then.
+        let first_attempt = config.broker.connect_timeout * 4;
+        let agent = match Agent::start(config, listener, shutdown.clone()) {
             Ok(agent) => agent,
             Err(err) => {
                 error!(error = %err, "agent failed to start");
@@ -223,6 +241,13 @@ fn run(arg: ConfigArg) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let watchdog = notify::Watchdog::start();
+        shutdown.spawn(notify::announce_ready(
+            Arc::clone(&agent.readiness),
+            agent.metrics.clone(),
+            first_attempt,
+            shutdown.token(),
+        ));
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {
@@ -232,15 +257,19 @@ fn run(arg: ConfigArg) -> ExitCode {
                     break;
                 }
                 _ = hup.recv() => {
+                    notify::reloading();
                     if let Err(err) = agent.rules.reload() {
                         warn!(errors = %err, "SIGHUP: allow-list reload refused");
                     }
+                    notify::ready();
                 }
             }
         }
+        notify::stopping();
         if !agent.shutdown().await {
             warn!("grace period over; exiting with calls still in flight");
         }
+        watchdog.stop().await;
         ExitCode::SUCCESS
     })
 }

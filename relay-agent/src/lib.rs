@@ -5,7 +5,7 @@
 //! adds the Bitbucket credentials that never leave it, and audits every call.
 //!
 //! Module map:
-//! - [`cli`]: the command line (`run`, `check`, `allowlist ...`) and exit codes.
+//! - [`cli`]: the command line (`run`, `check`, `doctor`, `healthcheck`, `allowlist ...`).
 //! - [`config`]: the TOML config, validated as a whole before anything starts.
 //! - [`agent`]: wiring on a bound ops listener; start and drain.
 //! - [`tunnel`]: dial (direct or HTTP CONNECT), TLS, WebSocket, hello, HTTP/2 server, reconnect.
@@ -15,13 +15,19 @@
 //! - [`credentials`]: basic, bearer and OAuth 2.0 (rotating refresh token) credentials.
 //! - [`audit`]: the append-only JSON-lines audit log.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`notify`]: systemd readiness, reload, stopping and watchdog notifications.
+//! - [`doctor`]: `relay-agent doctor`, every check from config to Bitbucket permissions.
+//! - [`healthcheck`]: `relay-agent healthcheck`, the container probe of the local `/readyz`.
 
 pub mod agent;
 pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod doctor;
+pub mod healthcheck;
 pub mod metrics;
+pub mod notify;
 pub mod proxy;
 pub mod rules;
 pub mod tunnel;

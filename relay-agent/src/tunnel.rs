@@ -103,7 +103,14 @@ pub async fn run(ctx: Arc<TunnelContext>, shutdown: Shutdown) {
 
 /// One connection attempt, up to and including the Welcome.
 pub async fn connect(ctx: &TunnelContext) -> Result<(Ws, Welcome), ConnectError> {
-    let b = &ctx.broker;
+    connect_with(&ctx.broker, &hello_for(ctx)).await
+}
+
+/// One connection attempt with a given hello (`relay-agent doctor` uses it to test the link).
+pub async fn connect_with(
+    b: &BrokerSettings,
+    hello: &Hello,
+) -> Result<(Ws, Welcome), ConnectError> {
     let io = tokio::time::timeout(b.connect_timeout, dial(b))
         .await
         .map_err(|_| {
@@ -170,7 +177,7 @@ pub async fn connect(ctx: &TunnelContext) -> Result<(Ws, Welcome), ConnectError>
             ),
         ));
     }
-    let welcome = hello(&mut ws, ctx).await?;
+    let welcome = exchange_hello(&mut ws, hello, b.connect_timeout).await?;
     Ok((ws, welcome))
 }
 
@@ -202,9 +209,10 @@ fn upgrade_error(err: tungstenite::Error) -> ConnectError {
     }
 }
 
-async fn hello(ws: &mut Ws, ctx: &TunnelContext) -> Result<Welcome, ConnectError> {
+/// The hello this agent sends: its version, allow-list and host.
+pub fn hello_for(ctx: &TunnelContext) -> Hello {
     let rules = ctx.proxy.rules.current();
-    let hello = Hello {
+    Hello {
         protocol: protocol::PROTOCOL_VERSION,
         agent_version: protocol::SOFTWARE_VERSION.to_owned(),
         allowlist_digest: rules.digest().to_owned(),
@@ -214,12 +222,19 @@ async fn hello(ws: &mut Ws, ctx: &TunnelContext) -> Result<Welcome, ConnectError
             protocol::capability::STATUS.to_owned(),
         ],
         hostname: ctx.hostname.clone(),
-    };
-    let text = serde_json::to_string(&hello).map_err(|e| fail("internal", e.to_string()))?;
+    }
+}
+
+async fn exchange_hello(
+    ws: &mut Ws,
+    hello: &Hello,
+    timeout: Duration,
+) -> Result<Welcome, ConnectError> {
+    let text = serde_json::to_string(hello).map_err(|e| fail("internal", e.to_string()))?;
     ws.send(Message::text(text))
         .await
         .map_err(|e| fail("hello_failed", e.to_string()))?;
-    let reply = tokio::time::timeout(ctx.broker.connect_timeout, ws.next())
+    let reply = tokio::time::timeout(timeout, ws.next())
         .await
         .map_err(|_| fail("hello_timeout", "no answer to the hello"))?
         .ok_or_else(|| {

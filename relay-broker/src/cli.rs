@@ -1,7 +1,9 @@
 //! The `relay-broker` command line.
 //!
 //! Exit codes: 0 success, 1 runtime failure, 64 bad config or usage (EX_USAGE), checked before
-//! any port is bound.
+//! any port is bound. `healthcheck` exits 0 when the local `/readyz` answers 200, else 1.
+//! Under systemd (`Type=notify`), `serve` reports READY=1 once listening, RELOADING=1/READY=1
+//! around a SIGHUP reload and STOPPING=1 when draining (no-ops elsewhere).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use relay_shared::shutdown::{Shutdown, hangups, stop_signal};
 use relay_shared::telemetry::init_tracing;
+use sd_notify::NotifyState;
 use tracing::{error, info, warn};
 
 use crate::config::BrokerConfig;
@@ -40,6 +43,15 @@ pub enum Command {
     Pki(PkiCommand),
     /// List the agents connected for a tenant (through the API).
     Agents(AgentsArgs),
+    /// Ask the local API listener whether the broker is ready (exit 0) or not (exit 1).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Address of the API listener, which serves `/readyz` (`[listen] api`).
+    #[arg(long, env = "RELAY_BROKER_API_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +142,48 @@ pub fn main() -> ExitCode {
         Command::Serve(arg) => serve(arg),
         Command::Agents(args) => {
             runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(agents(args)))
+        }
+        Command::Healthcheck(args) => healthcheck(&args.addr),
+    }
+}
+
+/// Tells systemd about a state change; a no-op outside systemd, logged on failure.
+fn notify(states: &[NotifyState<'_>]) {
+    if let Err(err) = sd_notify::notify(states) {
+        warn!(error = %err, "cannot notify systemd");
+    }
+}
+
+/// `GET /readyz` over plain HTTP/1.1 with short timeouts (no curl in the container image).
+fn healthcheck(addr: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(3);
+    let probe = || -> std::io::Result<String> {
+        let target = std::net::ToSocketAddrs::to_socket_addrs(addr)?
+            .next()
+            .ok_or_else(|| std::io::Error::other("address resolves to nothing"))?;
+        let mut stream = std::net::TcpStream::connect_timeout(&target, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes())?;
+        let mut answer = String::new();
+        stream.take(64 << 10).read_to_string(&mut answer)?;
+        Ok(answer)
+    };
+    match probe() {
+        Ok(answer) if answer.starts_with("HTTP/1.1 200") => {
+            println!("ready");
+            ExitCode::SUCCESS
+        }
+        Ok(answer) => {
+            let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            eprintln!("relay-broker healthcheck: not ready: {}", body.trim());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("relay-broker healthcheck: {addr}: {err}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -232,7 +286,7 @@ fn serve(arg: ConfigArg) -> ExitCode {
         };
         let path = config.source.clone();
         let shutdown = Shutdown::new();
-        let broker = match Broker::start(config, tunnel_listener, api_listener, shutdown) {
+        let broker = match Broker::start(config, tunnel_listener, api_listener, shutdown).await {
             Ok(broker) => broker,
             Err(err) => {
                 error!(error = %err, "broker failed to start");
@@ -246,6 +300,7 @@ fn serve(arg: ConfigArg) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        notify(&[NotifyState::Ready]);
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {
@@ -254,18 +309,25 @@ fn serve(arg: ConfigArg) -> ExitCode {
                     info!(?signal, "stopping: draining agents and calls");
                     break;
                 }
-                _ = hup.recv() => match BrokerConfig::reload_directory(&path) {
-                    Ok(directory) => {
-                        info!(tenants = directory.tenants.len(), agents = directory.agents.len(), "config reloaded");
-                        broker.apply_directory(directory);
+                _ = hup.recv() => {
+                    if let Ok(now) = NotifyState::monotonic_usec_now() {
+                        notify(&[NotifyState::Reloading, now]);
                     }
-                    Err(errors) => {
-                        broker.metrics.reload_failures.inc();
-                        warn!(errors = %errors, "config reload refused; previous settings stay");
+                    match BrokerConfig::reload_directory(&path) {
+                        Ok(directory) => {
+                            info!(tenants = directory.tenants.len(), agents = directory.agents.len(), "config reloaded");
+                            broker.apply_directory(directory);
+                        }
+                        Err(errors) => {
+                            broker.metrics.reload_failures.inc();
+                            warn!(errors = %errors, "config reload refused; previous settings stay");
+                        }
                     }
-                },
+                    notify(&[NotifyState::Ready]);
+                }
             }
         }
+        notify(&[NotifyState::Stopping]);
         if broker.shutdown().await {
             info!("drained cleanly");
         } else {

@@ -6,7 +6,7 @@
 //! Module map:
 //! - [`accounts`]: Bitbucket accounts per tenant (kind, alias, project filter, schedules, limits).
 //! - [`bitbucket`]: the typed Bitbucket Server client (transports, paging, retries, rate budget).
-//! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`) and exit codes.
+//! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`, `healthcheck`), exit codes.
 //! - [`config`]: the TOML config, validated as a whole before any port is bound.
 //! - [`pki`]: agent CA, broker certificate and agent certificates (rcgen).
 //! - [`tunnel`]: the agent listener: mTLS, identity, WebSocket upgrade, hello, HTTP/2.

@@ -2,6 +2,7 @@
 //!
 //! Paths (all under the default allow-list's `raw/**` rule where a body matters):
 //! - `/rest/api/1.0/projects`: a small paged JSON answer (with a `Set-Cookie` to be stripped).
+//! - `/rest/api/1.0/application-properties`: a Bitbucket version (for `relay-agent doctor`).
 //! - `.../raw/size-<N>`: `N` bytes streamed in 64 KiB chunks.
 //! - `.../raw/forever`: an endless slow body; the origin notices when the client goes away.
 //! - `.../raw/stall`: never answers; the origin notices when the request is dropped.
@@ -130,6 +131,14 @@ async fn handle(State(state): State<Arc<OriginState>>, request: Request) -> Resp
             .header("content-type", "application/json;charset=UTF-8")
             .header("set-cookie", "BITBUCKETSESSIONID=secret-session; Path=/")
             .body(Body::from(r#"{"size":1,"limit":25,"isLastPage":true,"start":0,"values":[{"key":"DEMO","id":1,"name":"Demo","public":false,"type":"NORMAL"}]}"#))
+            .unwrap();
+    }
+    if path == "/rest/api/1.0/application-properties" {
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"version":"8.19.1","buildNumber":"8019001","displayName":"Bitbucket"}"#,
+            ))
             .unwrap();
     }
     if let Some(n) = path
