@@ -71,7 +71,7 @@ endpoint!(
     "all-repos",
     "GET",
     "/rest/api/1.0/repos",
-    "/rest/api/1.0/repos?start=1000&limit=1000"
+    "/rest/api/1.0/repos?start=0&limit=1000"
 );
 endpoint!(
     REPO_GET,
@@ -225,7 +225,7 @@ endpoint!(
     "admin-group-members",
     "GET",
     "/rest/api/1.0/admin/groups/more-members",
-    "/rest/api/1.0/admin/groups/more-members?context=platform+team&start=0&limit=1000"
+    "/rest/api/1.0/admin/groups/more-members?context=platform%20team&start=0&limit=1000"
 );
 endpoint!(
     WEBHOOKS,

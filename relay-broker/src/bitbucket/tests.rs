@@ -1,1 +1,6 @@
-//! Unit tests of the client against a scripted transport, and the allow-list agreement.
+//! Unit tests of the client: recorded fixtures decode, the scripted-transport behaviour
+//! (retries, paging, limits, errors), and ENDPOINTS against the agent's default allow-list.
+
+mod agreement;
+mod fixtures;
+mod scripted;
