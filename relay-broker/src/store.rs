@@ -5,8 +5,9 @@
 //!
 //! Module map:
 //! - `store` (this file): the [`Store`] trait, the contract, and [`StoreError`].
-//! - [`records`]: keys and records that cross the trait: what the engine writes, what the API reads.
-//! - `sqlite`: `SqliteStore`, the embedded default (one file, WAL, migrations at open).
+//! - [`records`]: keys and the records the engine writes (projects, repos, commits, PRs, users).
+//! - [`views`]: what the API reads: filters, pages, summaries, events, identity mapping, counts.
+//! - [`sqlite`]: [`SqliteStore`], the embedded default (one file, WAL, migrations at open).
 //!
 //! Rules every implementation keeps:
 //! - Every row carries its tenant (and account alias) in its key; every read filters by tenant,
@@ -17,10 +18,17 @@
 //!   ids already stored; upserts replace).
 
 pub mod records;
+pub mod sqlite;
+pub mod views;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 
 pub use records::*;
+pub use sqlite::SqliteStore;
+pub use views::*;
 
 /// Store results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -43,6 +51,9 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The operation needs a row that is not stored (a repository not upserted, an unknown run).
+    #[error("store: {op}: {key} is not stored")]
+    NotFound { op: &'static str, key: String },
     /// A stored value that cannot be read back (an unknown enum name, a timestamp out of range).
     #[error("store: {op} for {key}: corrupt value: {reason}")]
     Corrupt {
@@ -58,7 +69,7 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         let source = match self {
             Self::Open { source, .. } | Self::Database { source, .. } => source,
-            Self::Migrate(_) | Self::Corrupt { .. } => return false,
+            Self::Migrate(_) | Self::NotFound { .. } | Self::Corrupt { .. } => return false,
         };
         match source {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
@@ -68,13 +79,13 @@ impl StoreError {
     }
 }
 
-/// SQLite BUSY (5) and LOCKED (6) with their extended codes; PostgreSQL serialization failure
-/// and deadlock.
+/// PostgreSQL SQLSTATEs (five characters) for serialization failure, deadlock and lock not
+/// available; otherwise SQLite's BUSY (5) and LOCKED (6), extended codes included.
 fn is_busy_code(code: &str) -> bool {
-    match code.parse::<i64>() {
-        Ok(n) => matches!(n & 0xff, 5 | 6),
-        Err(_) => matches!(code, "40001" | "40P01" | "55P03"),
+    if code.len() == 5 {
+        return matches!(code, "40001" | "40P01" | "55P03");
     }
+    code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 /// The store of one broker: sync status, Bitbucket data and identities of every tenant.

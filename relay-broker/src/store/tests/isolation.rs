@@ -1,0 +1,220 @@
+//! Two tenants with the same alias, project and repository keys: every read of one returns
+//! only its own rows. Each tenant's values carry its name, so a leak shows in the JSON.
+
+use super::*;
+
+/// Writes one of everything for `tenant`, every text value marked with the tenant's name.
+async fn seed_tenant(store: &SqliteStore, tenant: &str) -> RepoKey {
+    let account = account(tenant);
+    let repo = seed_repo(store, tenant, "PRJ", "app").await;
+    let mark = |s: &str| format!("{tenant}-{s}");
+    let mut c = commit(&mark("c1"), Some(&format!("{tenant}@example.com")), 1);
+    c.author_name = mark("author");
+    let update = CodeUpdate {
+        new_commits: vec![c],
+        releases: Some(vec![release(&mark("v1"), &mark("c1"), Some(2))]),
+        files: Some(vec![mark("README.md")]),
+        top_language: Some(mark("lang")),
+        ..CodeUpdate::new(repo.clone(), Some(mark("main")), Some(mark("c1")))
+    };
+    store.apply_code(&update).await.unwrap();
+    let mut pr = super::pulls::pr(1, 5);
+    pr.title = mark("pr");
+    pr.author.slug = mark("alice");
+    pr.reviewers[0].slug = mark("bob");
+    let activity = ActivityRecord {
+        id: 1,
+        action: mark("OPENED"),
+        user_slug: Some(mark("alice")),
+        at: t(1),
+    };
+    store
+        .apply_pull_request(&repo, &pr, &[activity])
+        .await
+        .unwrap();
+    let user = UserRecord {
+        id: 1,
+        slug: mark("alice"),
+        name: mark("alice"),
+        display_name: mark("Alice"),
+        email: Some("shared@example.com".into()),
+        active: true,
+    };
+    let other = UserRecord {
+        slug: mark("nomail"),
+        email: None,
+        ..user.clone()
+    };
+    store.replace_users(&account, &[user, other]).await.unwrap();
+    let group = GroupRecord {
+        name: mark("devs"),
+        members: vec![mark("alice")],
+    };
+    store
+        .replace_groups(&account, Some(&[group]), Some(&mark("degraded")))
+        .await
+        .unwrap();
+    let people = [
+        PersonRecord {
+            email: "SHARED@example.com".into(),
+            name: mark("person"),
+        },
+        PersonRecord {
+            email: format!("{tenant}-only@example.com"),
+            name: mark("lonely"),
+        },
+    ];
+    store.replace_people(tenant, &people).await.unwrap();
+    let run = store
+        .begin_run(&account, SyncKind::Repositories)
+        .await
+        .unwrap();
+    let outcome = RunOutcome {
+        status: RunStatus::Ok,
+        calls: 1,
+        errors: vec![mark("error")],
+        detail: serde_json::json!({ "tenant": tenant }),
+    };
+    store.finish_run(run, &outcome).await.unwrap();
+    store
+        .set_checkpoint(&account, "scope", "key", &mark("checkpoint"))
+        .await
+        .unwrap();
+    repo
+}
+
+/// The JSON of `value` mentions `own` and never `foreign`.
+fn assert_only(what: &str, value: impl serde::Serialize, own: &str, foreign: &str) {
+    let json = serde_json::to_string(&value).unwrap();
+    assert!(json.contains(own), "{what}: {own} missing from {json}");
+    assert!(
+        !json.contains(foreign),
+        "{what}: {foreign} leaked into {json}"
+    );
+}
+
+#[tokio::test]
+async fn every_read_is_isolated_by_tenant() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let r1 = seed_tenant(&store, "t1").await;
+    let r2 = seed_tenant(&store, "t2").await;
+    for (tenant, repo, foreign) in [("t1", &r1, "t2-"), ("t2", &r2, "t1-")] {
+        let own = &format!("{tenant}-");
+        let account = repo.account();
+        let s = &store;
+        assert_only(
+            "last_runs",
+            s.last_runs(tenant).await.unwrap(),
+            own,
+            foreign,
+        );
+        let checkpoint = s.checkpoint(&account, "scope", "key").await.unwrap();
+        assert_only("checkpoint", checkpoint, own, foreign);
+        // Project and repository records carry no marked text: compare with the tenant's own.
+        assert_eq!(s.projects(tenant).await.unwrap().len(), 1);
+        assert_eq!(
+            s.repos(tenant, &RepoFilter::default()).await.unwrap().len(),
+            1
+        );
+        let state = s.repo_state(repo).await.unwrap();
+        assert_only("repo_state", state, own, foreign);
+        assert_only("repo", s.repo(repo).await.unwrap(), own, foreign);
+        assert_only("files", s.files(repo).await.unwrap(), own, foreign);
+        assert_only(
+            "contributors",
+            s.top_contributors(repo, 3).await.unwrap(),
+            own,
+            foreign,
+        );
+        assert_only(
+            "commits",
+            s.recent_commits(repo, 10).await.unwrap(),
+            own,
+            foreign,
+        );
+        assert_only(
+            "releases",
+            s.recent_releases(repo, 5).await.unwrap(),
+            own,
+            foreign,
+        );
+        assert_only(
+            "events",
+            s.events(repo, Page::default()).await.unwrap(),
+            own,
+            foreign,
+        );
+        let prs = s.pull_requests(tenant, &PrFilter::default()).await.unwrap();
+        assert_only("pull_requests", prs, own, foreign);
+        let reviewer = PrFilter {
+            reviewer: Some(format!("{tenant}-bob")),
+            ..Default::default()
+        };
+        assert_eq!(s.pull_requests(tenant, &reviewer).await.unwrap().len(), 1);
+        let foreign_reviewer = PrFilter {
+            reviewer: Some(format!("{foreign}bob")),
+            ..Default::default()
+        };
+        assert!(
+            s.pull_requests(tenant, &foreign_reviewer)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_only(
+            "activities",
+            s.activities(repo, 1).await.unwrap(),
+            own,
+            foreign,
+        );
+        assert_only("users", s.users(tenant, None).await.unwrap(), own, foreign);
+        assert_only(
+            "groups",
+            s.groups(tenant, None).await.unwrap(),
+            own,
+            foreign,
+        );
+        assert_only(
+            "groups_state",
+            s.groups_state(&account).await.unwrap(),
+            own,
+            foreign,
+        );
+        // Both tenants' people share an email: each maps only to its own tenant's user.
+        let mapping = s.identity_mapping(tenant).await.unwrap();
+        assert_eq!(mapping.mapped.len(), 1);
+        assert_eq!(mapping.unmapped_users.len(), 1);
+        assert_eq!(mapping.unmapped_people.len(), 1);
+        assert_only("identity_mapping", mapping, own, foreign);
+        let counts = s.counts(tenant).await.unwrap();
+        assert_eq!(
+            (
+                counts.projects,
+                counts.repos,
+                counts.commits,
+                counts.releases
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(
+            (counts.files, counts.pull_requests, counts.activities),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            (
+                counts.users,
+                counts.groups,
+                counts.group_members,
+                counts.people
+            ),
+            (2, 1, 1, 2)
+        );
+    }
+    // Writes are isolated too: replacing one tenant's projects leaves the other's alone.
+    store.replace_projects(&account("t1"), &[]).await.unwrap();
+    store.replace_people("t1", &[]).await.unwrap();
+    assert_eq!(store.counts("t1").await.unwrap().repos, 0);
+    let t2 = store.counts("t2").await.unwrap();
+    assert_eq!((t2.repos, t2.commits, t2.people), (1, 1, 2));
+    assert!(store.repo(&r2).await.unwrap().is_some());
+}
