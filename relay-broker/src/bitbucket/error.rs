@@ -164,9 +164,12 @@ impl fmt::Display for ClientError {
 struct ErrorEnvelope {
     #[serde(default)]
     errors: Vec<ErrorEntry>,
-    /// Some proxies (and the relay agent) answer `{"message": ...}` instead.
+    /// The relay agent (and some proxies) answer `{"message": ...}` instead; the agent adds
+    /// the allow-list's `reason` code to a denial.
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,7 +207,10 @@ impl ErrorEnvelope {
             return joined.join("; ");
         }
         if let Some(message) = &self.message {
-            return message.clone();
+            return match &self.reason {
+                Some(reason) => format!("{message} (reason {reason})"),
+                None => message.clone(),
+            };
         }
         status.canonical_reason().unwrap_or("error").to_owned()
     }

@@ -3,4 +3,5 @@
 
 mod agreement;
 mod fixtures;
+mod relay;
 mod scripted;

@@ -138,8 +138,8 @@ pub struct Webhook {
     pub ssl_verification_required: bool,
 }
 
-/// The body of `POST .../webhooks`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The body of `POST .../webhooks`. `Debug` shows `configuration`'s keys only (the secret).
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewWebhook {
     pub name: String,
@@ -150,4 +150,19 @@ pub struct NewWebhook {
     /// `{"secret": ...}` makes Bitbucket sign deliveries (`X-Hub-Signature`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub configuration: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("active", &self.active)
+            .field(
+                "configuration",
+                &self.configuration.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
