@@ -392,7 +392,9 @@ async fn serve(ctx: &TunnelContext, ws: Ws, welcome: Welcome, shutdown: &Shutdow
             .set("tunnel", Err("disconnected; reconnecting".into()));
         match result {
             Ok(()) => info!("tunnel closed"),
-            Err(err) if shutdown.is_stopping() => info!(error = %err, "tunnel closed during shutdown"),
+            Err(err) if shutdown.is_stopping() => {
+                info!(error = %err, "tunnel closed during shutdown")
+            }
             Err(err) => {
                 ctx.metrics.tunnel_failure("session_failed");
                 warn!(error = %err, "tunnel failed; reconnecting");

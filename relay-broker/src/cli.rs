@@ -41,6 +41,9 @@ pub enum Command {
     /// Manage the agent CA and certificates.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Run everything on this machine: a Bitbucket simulator, a broker and an agent with fresh
+    /// certificates; sync through the tunnel, print a summary, serve the API until Ctrl-C.
+    Demo(DemoArgs),
     /// List the agents connected for a tenant (through the API).
     Agents(AgentsArgs),
     /// Ask the local API listener whether the broker is ready (exit 0) or not (exit 1).
@@ -106,6 +109,19 @@ pub enum PkiCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep config, PKI, SQLite file and audit log here (a temp dir, removed at exit, otherwise).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Exit once the first sync is done (for scripts).
+    #[arg(long)]
+    pub exit_after_sync: bool,
+    /// Address of the API (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub api: std::net::SocketAddr,
+}
+
+#[derive(Debug, Args)]
 pub struct AgentsArgs {
     /// Base URL of the broker API.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -140,6 +156,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Serve(arg) => serve(arg),
+        Command::Demo(args) => runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(demo(args))),
         Command::Agents(args) => {
             runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(agents(args)))
         }
@@ -155,7 +172,7 @@ fn notify(states: &[NotifyState<'_>]) {
 }
 
 /// `GET /readyz` over plain HTTP/1.1 with short timeouts (no curl in the container image).
-fn healthcheck(addr: &str) -> ExitCode {
+pub fn healthcheck(addr: &str) -> ExitCode {
     use std::io::{Read, Write};
     let timeout = std::time::Duration::from_secs(3);
     let probe = || -> std::io::Result<String> {
@@ -370,5 +387,35 @@ async fn agents(args: AgentsArgs) -> ExitCode {
             eprintln!("relay-broker agents: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn demo(args: DemoArgs) -> ExitCode {
+    init_tracing(relay_shared::telemetry::LogFormat::Text, "warn");
+    let options = crate::demo::DemoOptions {
+        dir: args.dir,
+        exit_after_sync: args.exit_after_sync,
+        api: args.api,
+    };
+    let demo = match crate::demo::start(options).await {
+        Ok(demo) => demo,
+        Err(err) => {
+            eprintln!("relay-broker demo: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", crate::demo::render(&demo.summary));
+    let failed = !demo.summary.errors.is_empty();
+    if !args.exit_after_sync {
+        println!("\nServing until Ctrl-C.");
+        if let Err(err) = stop_signal().await {
+            eprintln!("cannot wait for Ctrl-C: {err}");
+        }
+    }
+    demo.stop().await;
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

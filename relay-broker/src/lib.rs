@@ -6,11 +6,14 @@
 //! Module map:
 //! - [`accounts`]: Bitbucket accounts per tenant (kind, alias, project filter, schedules, limits).
 //! - [`bitbucket`]: the typed Bitbucket Server client (transports, paging, retries, rate budget).
+//! - [`checks`]: "test all configurations": per-account checks with a verdict and fixes.
 //! - [`cli`]: the command line (`serve`, `check`, `pki ...`, `agents`, `healthcheck`), exit codes.
 //! - [`config`]: the TOML config, validated as a whole before any port is bound.
+//! - [`demo`]: `relay-broker demo`: simulator, broker and agent on one machine, synced.
 //! - [`pki`]: agent CA, broker certificate and agent certificates (rcgen).
 //! - [`tunnel`]: the agent listener: mTLS, identity, WebSocket upgrade, hello, HTTP/2.
 //! - [`sessions`]: live agent sessions and least-loaded selection with failover.
+//! - [`sync`]: the sync engine: accounts' passes (identities, repositories, pull requests), schedules.
 //! - [`relay`]: the internal call API (`Relay::send`), the seam for the sync engine.
 //! - [`api`]: the HTTP API router (relay endpoint, agents, ops endpoints).
 //! - [`metrics`]: Prometheus metrics.
@@ -20,12 +23,15 @@
 pub mod accounts;
 pub mod api;
 pub mod bitbucket;
+pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod metrics;
 pub mod pki;
 pub mod relay;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod sync;
 pub mod tunnel;

@@ -23,6 +23,8 @@ use crate::config::{BrokerConfig, Directory};
 use crate::metrics::BrokerMetrics;
 use crate::relay::Relay;
 use crate::sessions::Sessions;
+use crate::store::{SqliteStore, Store};
+use crate::sync::SyncEngine;
 use crate::tunnel::{self, TunnelContext};
 
 /// A running broker.
@@ -35,6 +37,8 @@ pub struct Broker {
     pub metrics: BrokerMetrics,
     pub registry: Arc<Registry>,
     pub readiness: Arc<Readiness>,
+    pub store: Arc<dyn Store>,
+    pub engine: Arc<SyncEngine>,
     directory: Arc<ArcSwap<Directory>>,
     shutdown: Shutdown,
     grace: Duration,
@@ -47,11 +51,16 @@ pub enum StartError {
     Tls(#[from] relay_shared::tls::TlsError),
     #[error("reading a listener address: {0}")]
     Listener(#[from] std::io::Error),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 impl Broker {
-    /// Starts the tunnel listener and the API on the given listeners.
-    pub fn start(
+    /// Opens the store, then starts the tunnel listener, the API and the sync schedules on the
+    /// given listeners.
+    pub async fn start(
         config: BrokerConfig,
         tunnel_listener: TcpListener,
         api_listener: TcpListener,
@@ -66,6 +75,14 @@ impl Broker {
         let sessions = Sessions::new();
         let directory = Arc::new(ArcSwap::from_pointee(config.directory));
         let relay = Relay::new(Arc::clone(&sessions), metrics.clone(), config.call_timeout);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.store_path).await?);
+        let engine = Arc::new(SyncEngine::new(
+            Arc::clone(&store),
+            &config.accounts,
+            &relay,
+        )?);
+        engine.prepare(&config.people).await?;
+        crate::sync::scheduler::start(Arc::clone(&engine), &shutdown);
         let h2 = Http2Settings {
             keepalive_interval: config.keepalive_interval,
             ..Http2Settings::default()
@@ -92,6 +109,8 @@ impl Broker {
             ApiState {
                 relay: relay.clone(),
                 directory: Arc::clone(&directory),
+                store: Arc::clone(&store),
+                engine: Arc::clone(&engine),
             },
             ops,
         );
@@ -112,6 +131,8 @@ impl Broker {
             metrics,
             registry,
             readiness,
+            store,
+            engine,
             directory,
             shutdown,
             grace: config.shutdown_grace,

@@ -46,3 +46,14 @@ impl IntoResponse for ApiError {
         self.body.into_response::<axum::body::Body>(self.status)
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        tracing::error!(error = %err, "store failure in an API call");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the store failed; see the broker log",
+        )
+    }
+}

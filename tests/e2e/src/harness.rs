@@ -42,6 +42,24 @@ pub struct AgentOptions {
     pub allowlist_file: Option<PathBuf>,
     pub keepalive: &'static str,
     pub files: Option<AgentFiles>,
+    /// Bitbucket to forward to (the test origin when `None`).
+    pub bitbucket: Option<BitbucketTarget>,
+}
+
+/// A Bitbucket (e.g. the simulator) and the basic credentials the agent uses for it.
+#[derive(Debug, Clone)]
+pub struct BitbucketTarget {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// Extra TOML for each tenant's `[[tenants.accounts]]` (and `people`), written right after the
+/// tenant's own table.
+#[derive(Debug, Clone, Default)]
+pub struct TenantExtras {
+    pub acme: String,
+    pub globex: String,
 }
 
 impl AgentOptions {
@@ -53,6 +71,7 @@ impl AgentOptions {
             allowlist_file: None,
             keepalive: "2s",
             files: None,
+            bitbucket: None,
         }
     }
 }
@@ -89,11 +108,17 @@ pub struct Harness {
     pub broker_shutdown: Shutdown,
     pub http: reqwest::Client,
     pub revoked_serials: Vec<String>,
+    pub extras: TenantExtras,
 }
 
 impl Harness {
     /// Origin and broker, no agent yet.
     pub async fn start_without_agent() -> Harness {
+        Harness::start_with(TenantExtras::default()).await
+    }
+
+    /// Origin and a broker whose tenants have these accounts; no agent yet.
+    pub async fn start_with(extras: TenantExtras) -> Harness {
         relay_shared::tls::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let pki = TestPki::new(&dir.path().join("pki"));
@@ -101,7 +126,7 @@ impl Harness {
         std::fs::write(dir.path().join("globex.token"), OTHER_TOKEN).unwrap();
         std::fs::write(dir.path().join("bb-password"), format!("{BB_PASSWORD}\n")).unwrap();
         let origin = Origin::start().await;
-        let (broker, broker_shutdown) = start_broker_in(dir.path(), &[], None).await;
+        let (broker, broker_shutdown) = start_broker_in(dir.path(), &[], &extras, None).await;
         Harness {
             pki,
             origin,
@@ -109,6 +134,7 @@ impl Harness {
             broker_shutdown,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             revoked_serials: Vec::new(),
+            extras,
             dir,
         }
     }
@@ -127,12 +153,18 @@ impl Harness {
 
     /// Writes the broker config (with the current revocation list) and returns its path.
     pub fn write_broker_config(&self) -> PathBuf {
-        write_broker_config(self.dir.path(), &self.revoked_serials)
+        write_broker_config(self.dir.path(), &self.revoked_serials, &self.extras)
     }
 
     /// Starts a broker on `tunnel_addr` (a fresh port when `None`).
     pub async fn start_broker(&self, tunnel_addr: Option<SocketAddr>) -> (Broker, Shutdown) {
-        start_broker_in(self.dir.path(), &self.revoked_serials, tunnel_addr).await
+        start_broker_in(
+            self.dir.path(),
+            &self.revoked_serials,
+            &self.extras,
+            tunnel_addr,
+        )
+        .await
     }
 
     /// Starts an agent with these options.
@@ -159,10 +191,21 @@ impl Harness {
         if let Some(proxy) = options.proxy {
             text.push_str(&format!("proxy = \"http://{proxy}\"\n"));
         }
+        let (url, user, password_file) = match &options.bitbucket {
+            None => (
+                self.origin.url(),
+                BB_USER.to_owned(),
+                "bb-password".to_owned(),
+            ),
+            Some(target) => {
+                let file = format!("bb-password-{}", options.id);
+                std::fs::write(self.path(&file), &target.password).unwrap();
+                (target.url.clone(), target.user.clone(), file)
+            }
+        };
         text.push_str(&format!(
-            "\n[bitbucket]\nurl = \"{}\"\nauth = {{ kind = \"basic\", username = \"{BB_USER}\", password = {{ file = \"bb-password\" }} }}\n\
+            "\n[bitbucket]\nurl = \"{url}\"\nauth = {{ kind = \"basic\", username = \"{user}\", password = {{ file = \"{password_file}\" }} }}\n\
              read_timeout = \"30s\"\n\n[audit]\nfile = \"{}\"\n\n[shutdown]\ngrace = \"5s\"\n",
-            self.origin.url(),
             audit_file.display()
         ));
         if let Some(file) = &options.allowlist_file {
@@ -250,14 +293,15 @@ async fn bind(addr: SocketAddr) -> TcpListener {
 }
 
 /// Writes a broker config into `dir` (which holds `pki/` and the token files).
-pub fn write_broker_config(dir: &Path, revoked: &[String]) -> PathBuf {
-    let mut text = String::from(
+pub fn write_broker_config(dir: &Path, revoked: &[String], extras: &TenantExtras) -> PathBuf {
+    let mut text = format!(
         "[listen]\ntunnel = \"127.0.0.1:0\"\napi = \"127.0.0.1:0\"\n\n\
-         [tls]\ncert_file = \"pki/broker.pem\"\nkey = { file = \"pki/broker.key\" }\nagent_ca_file = \"pki/agent-ca.pem\"\n\n\
+         [tls]\ncert_file = \"pki/broker.pem\"\nkey = {{ file = \"pki/broker.key\" }}\nagent_ca_file = \"pki/agent-ca.pem\"\n\n\
          [tunnel]\nkeepalive_interval = \"2s\"\nhandshake_timeout = \"5s\"\ncall_timeout = \"30s\"\n\n\
-         [shutdown]\ngrace = \"5s\"\n\n\
-         [[tenants]]\nid = \"acme\"\napi_tokens = [{ file = \"acme.token\" }]\n\n\
-         [[tenants]]\nid = \"globex\"\napi_tokens = [{ file = \"globex.token\" }]\n\n",
+         [shutdown]\ngrace = \"5s\"\n\n[store]\npath = \"broker.sqlite\"\n\n\
+         [[tenants]]\nid = \"acme\"\napi_tokens = [{{ file = \"acme.token\" }}]\n{}\n\n\
+         [[tenants]]\nid = \"globex\"\napi_tokens = [{{ file = \"globex.token\" }}]\n{}\n\n",
+        extras.acme, extras.globex
     );
     for (id, tenant, alias) in AGENT_IDS {
         text.push_str(&format!(
@@ -275,14 +319,17 @@ pub fn write_broker_config(dir: &Path, revoked: &[String]) -> PathBuf {
 pub async fn start_broker_in(
     dir: &Path,
     revoked: &[String],
+    extras: &TenantExtras,
     tunnel_addr: Option<SocketAddr>,
 ) -> (Broker, Shutdown) {
-    let config =
-        BrokerConfig::load(&write_broker_config(dir, revoked)).unwrap_or_else(|e| panic!("{e}"));
+    let config = BrokerConfig::load(&write_broker_config(dir, revoked, extras))
+        .unwrap_or_else(|e| panic!("{e}"));
     let tunnel = bind(tunnel_addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).await;
     let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shutdown = Shutdown::new();
-    let broker = Broker::start(config, tunnel, api, shutdown.clone()).unwrap();
+    let broker = Broker::start(config, tunnel, api, shutdown.clone())
+        .await
+        .unwrap();
     (broker, shutdown)
 }
 

@@ -1,0 +1,211 @@
+//! The pull-request pass: newest first, down to each repository's high-water mark.
+//!
+//! Per repository, pages of `state=ALL&order=NEWEST` are read until a pull request not updated
+//! since the last sync (its `updatedDate` is at or below the stored maximum); each newer one is
+//! stored with its activities in one transaction. A repository with no change costs one call.
+//!
+//! Budget: Bitbucket refills 5 requests/s per user, so 10,000 repositories cannot all be polled
+//! every 5 minutes. A scheduled pass spends at most the calls its window allows
+//! (`rate_per_second × window × 0.8`, the rest left for webhook refreshes and code syncs),
+//! polling first the repositories most likely to have changed (pull-request activity in the
+//! last 14 days, most recent first), then the others in a rotating order (a cursor checkpoint),
+//! so every repository is reached within a few passes. Manual and first syncs poll everything.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::json;
+
+use super::convert;
+use super::engine::{AccountRuntime, PassResult, SyncError};
+use crate::bitbucket::model::{PrOrder, PrState};
+use crate::store::{Page, RepoFilter, RepoKey, Store};
+
+type DateTimeUtc = chrono::DateTime<Utc>;
+
+const HOT_DAYS: i64 = 14;
+const CURSOR_SCOPE: &str = "pulls";
+const CURSOR_KEY: &str = "cursor";
+/// Share of the window's request budget a scheduled pass may spend.
+const BUDGET_SHARE: f64 = 0.8;
+
+/// How much of the account a pass covers.
+#[derive(Debug, Clone)]
+pub enum Coverage {
+    /// Every repository, no budget cap (first sync, manual trigger).
+    All,
+    /// A scheduled pass: stop starting repositories once `window`'s budget share is spent.
+    Window(Duration),
+    /// Only these repositories (webhook hints).
+    Only(Vec<(String, String)>),
+}
+
+struct Target {
+    key: RepoKey,
+    high_water: Option<DateTimeUtc>,
+}
+
+pub async fn pass(
+    rt: &AccountRuntime,
+    store: &dyn Store,
+    coverage: Option<Coverage>,
+) -> Result<PassResult, SyncError> {
+    let coverage = coverage.unwrap_or(Coverage::All);
+    let (targets, cursor_next) = plan(rt, store, &coverage).await?;
+    let max_calls = match coverage {
+        Coverage::Window(window) => {
+            Some((rt.account.limits.rate_per_second * window.as_secs_f64() * BUDGET_SHARE) as u64)
+        }
+        _ => None,
+    };
+    let start_calls = rt.client.calls();
+    let concurrency = rt.account.limits.concurrency.max(1);
+    let total = targets.len();
+    let mut queue = targets.into_iter();
+    let mut pending = FuturesUnordered::new();
+    let mut outcomes = Vec::new();
+    loop {
+        while pending.len() < concurrency {
+            let spent = rt.client.calls().saturating_sub(start_calls);
+            if max_calls.is_some_and(|max| spent >= max) {
+                break;
+            }
+            let Some(target) = queue.next() else { break };
+            pending.push(poll_target(rt, store, target));
+        }
+        match pending.next().await {
+            Some(outcome) => outcomes.push(outcome),
+            None => break,
+        }
+    }
+    let mut result = PassResult::default();
+    let (mut polled, mut updated) = (0u64, 0u64);
+    for (key, outcome) in &outcomes {
+        polled += 1;
+        match outcome {
+            Ok(n) => updated += n,
+            Err(err) => result
+                .errors
+                .push(format!("{}/{}: {err}", key.project, key.slug)),
+        }
+    }
+    if let Some(next) = cursor_next {
+        store
+            .set_checkpoint(&rt.key, CURSOR_SCOPE, CURSOR_KEY, &next.to_string())
+            .await?;
+    }
+    result.detail = json!({
+        "repos": total,
+        "polled": polled,
+        "pull_requests_updated": updated,
+        "budget_calls": max_calls,
+    });
+    Ok(result)
+}
+
+/// The repositories to poll, in order, and the cold-list cursor to store after the pass.
+async fn plan(
+    rt: &AccountRuntime,
+    store: &dyn Store,
+    coverage: &Coverage,
+) -> Result<(Vec<Target>, Option<usize>), SyncError> {
+    let mut all = Vec::new();
+    let mut offset = 0u32;
+    loop {
+        let filter = RepoFilter {
+            alias: Some(rt.key.alias.clone()),
+            project: None,
+            page: Page::new(offset, 1000),
+        };
+        let page = store.repos(&rt.key.tenant, &filter).await?;
+        let n = page.len();
+        all.extend(page.into_iter().filter(|r| r.default_branch.is_some()));
+        if n < 1000 {
+            break;
+        }
+        offset += 1000;
+    }
+    if let Coverage::Only(list) = coverage {
+        all.retain(|r| list.iter().any(|(p, s)| *p == r.project && *s == r.slug));
+    }
+    let mut targets = Vec::with_capacity(all.len());
+    for repo in all {
+        let key = rt.key.repo(repo.project, repo.slug);
+        let high_water = store.repo_state(&key).await?.and_then(|s| s.pr_high_water);
+        targets.push(Target { key, high_water });
+    }
+    let Coverage::Window(_) = coverage else {
+        return Ok((targets, None));
+    };
+    let hot_since = Utc::now() - chrono::Duration::days(HOT_DAYS);
+    let (mut hot, mut cold): (Vec<Target>, Vec<Target>) = targets
+        .into_iter()
+        .partition(|t| t.high_water.is_some_and(|h| h >= hot_since));
+    hot.sort_by(|a, b| b.high_water.cmp(&a.high_water));
+    let cursor: usize = store
+        .checkpoint(&rt.key, CURSOR_SCOPE, CURSOR_KEY)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let len = cold.len().max(1);
+    cold.rotate_left(cursor % len);
+    // Roughly how far this pass will get into the cold list; the next pass starts there.
+    let per_pass = ((rt.account.limits.rate_per_second * 60.0) as usize).max(1);
+    let next = (cursor + per_pass.saturating_sub(hot.len()).max(1)) % len;
+    hot.extend(cold);
+    Ok((hot, Some(next)))
+}
+
+async fn poll_target(
+    rt: &AccountRuntime,
+    store: &dyn Store,
+    target: Target,
+) -> (RepoKey, Result<u64, SyncError>) {
+    let result = poll_repo(rt, store, &target).await;
+    (target.key, result)
+}
+
+/// Reads one repository's pull requests newest first down to its high-water mark.
+async fn poll_repo(
+    rt: &AccountRuntime,
+    store: &dyn Store,
+    target: &Target,
+) -> Result<u64, SyncError> {
+    let (project, slug) = (target.key.project.as_str(), target.key.slug.as_str());
+    let mut start = 0;
+    let mut updated = 0;
+    loop {
+        let page = rt
+            .client
+            .pull_requests_page(project, slug, PrState::All, PrOrder::Newest, start)
+            .await?;
+        let mut reached = false;
+        for pr in &page.values {
+            if target.high_water.is_some_and(|h| pr.updated_date <= h) {
+                reached = true;
+                break;
+            }
+            let Some(record) = convert::pull_request(pr) else {
+                continue;
+            };
+            let activities: Vec<_> = rt
+                .client
+                .activities(project, slug, pr.id)
+                .await?
+                .iter()
+                .map(convert::activity)
+                .collect();
+            store
+                .apply_pull_request(&target.key, &record, &activities)
+                .await?;
+            updated += 1;
+        }
+        match page.next_page_start {
+            Some(next) if !reached && !page.is_last_page && next > start => start = next,
+            _ => break,
+        }
+    }
+    Ok(updated)
+}
