@@ -229,8 +229,15 @@ impl BitbucketClient {
                 .decide(retry, &kind, idempotent, server_delay)
             {
                 Some(delay) => {
-                    warn!(account = %self.inner.label, endpoint = %endpoint.label(), attempt = attempts,
-                        delay_ms = delay.as_millis() as u64, error = %kind, "Bitbucket call failed; will retry");
+                    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                    // 429s are expected under a tight server limit: not worth a warning each.
+                    if matches!(kind, ErrorKind::RateLimited { .. }) {
+                        debug!(account = %self.inner.label, endpoint = %endpoint.label(), attempt = attempts,
+                            delay_ms, error = %kind, "Bitbucket rate limit; will retry");
+                    } else {
+                        warn!(account = %self.inner.label, endpoint = %endpoint.label(), attempt = attempts,
+                            delay_ms, error = %kind, "Bitbucket call failed; will retry");
+                    }
                     tokio::time::sleep(delay).await;
                 }
                 None => {

@@ -160,6 +160,31 @@ async fn rate_limits_wait_at_least_retry_after() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retries_draw_from_the_rate_budget() {
+    let script = Arc::new(Script::answering(|n, _| match n {
+        0 => Script::json(503, ""),
+        _ => Script::json(200, ONE_PROJECT),
+    }));
+    let config = ClientConfig {
+        rate_per_second: 0.5,
+        burst: 1,
+        backoff: relay_shared::backoff::Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        ),
+        ..ClientConfig::default()
+    };
+    let client = client_with(&script, config);
+    let started = Instant::now();
+    client.projects().await.unwrap();
+    assert_eq!(client.calls(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the retry waited for a token"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_post_is_retried_on_429_but_not_on_5xx() {
     let script = Arc::new(Script::answering(|n, _| match n {
         0 => Script::json(429, ""),
