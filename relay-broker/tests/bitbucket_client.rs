@@ -525,6 +525,36 @@ async fn survives_a_429_storm_without_retry_after() {
     survive_a_429_storm(false).await;
 }
 
+/// A budget below the server's own limit means no 429 at all, even with parallel callers.
+#[tokio::test]
+async fn a_budget_below_the_servers_limit_never_meets_a_429() {
+    let env = start(unlimited()).await;
+    env.sim.set_rate_limit(RateLimitConfig {
+        enabled: true,
+        burst: 10,
+        refill_per_second: 50.0,
+        retry_after_header: true,
+    });
+    let config = ClientConfig {
+        rate_per_second: 40.0,
+        burst: 8,
+        max_retries: 0,
+        ..quick()
+    };
+    let client = env.client(&env.admin(), config);
+    let tasks: Vec<_> = (0..80)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.application_properties().await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(client.calls(), 80);
+    assert_eq!(env.sim.counters().total, 80);
+}
+
 /// Wraps a transport and clears the simulator's faults after `n` requests.
 #[derive(Debug)]
 struct RecoverAfter {

@@ -5,7 +5,7 @@
 //! 100 pull requests, 500 activities...) and the client then asks for what it got. A server
 //! that does not advance (`nextPageStart` missing or not beyond `start` on a page that is not
 //! the last, or a long run of empty pages) fails the listing with
-//! [`ErrorKind::NoProgress`](super::ErrorKind::NoProgress) instead of looping forever.
+//! [`ErrorKind::NoProgress`] instead of looping forever.
 
 use std::marker::PhantomData;
 

@@ -147,7 +147,7 @@ impl BitbucketClient {
 
     /// Every group's name. Needs admin rights and basic auth or OAuth 2.0 (HTTP access tokens
     /// are refused on `/admin`): without them the error's kind is
-    /// [`ErrorKind::Forbidden`](super::super::ErrorKind::Forbidden), the account's "degraded"
+    /// [`ErrorKind::Forbidden`], the account's "degraded"
     /// state.
     pub async fn groups(&self) -> Result<Vec<String>, ClientError> {
         let target = Target::new(&API).segment("admin").segment("groups");
