@@ -139,6 +139,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes the account's repositories not in `present`, with all their data; returns how many.
     async fn retain_repos(&self, account: &AccountKey, present: &[RepoId]) -> StoreResult<u64>;
     async fn repo_state(&self, repo: &RepoKey) -> StoreResult<Option<RepoState>>;
+    /// [`Store::repo_state`] of every repository of the account in one query (for planning a
+    /// pass over 10,000 repositories), ordered by project then slug.
+    async fn repo_states(&self, account: &AccountKey) -> StoreResult<Vec<(RepoId, RepoState)>>;
     /// Applies one code sync of one repository in one transaction (see [`CodeUpdate`]).
     async fn apply_code(&self, update: &CodeUpdate) -> StoreResult<()>;
     /// Adds commits without touching the head (streaming a long first history page by page

@@ -137,8 +137,9 @@ CREATE TABLE pull_requests (
     FOREIGN KEY (tenant, alias, project, slug) REFERENCES repos (tenant, alias, project, slug)
         ON DELETE CASCADE
 );
--- The high-water mark per repository, and listings by state / author, newest first.
+-- The high-water mark per repository, and listings (all, by state, by author), newest first.
 CREATE INDEX pull_requests_updated ON pull_requests (tenant, alias, project, slug, updated_at);
+CREATE INDEX pull_requests_recent ON pull_requests (tenant, updated_at);
 CREATE INDEX pull_requests_state ON pull_requests (tenant, state, updated_at);
 CREATE INDEX pull_requests_author ON pull_requests (tenant, author_slug, updated_at);
 

@@ -304,6 +304,8 @@ pub struct RepoState {
     pub head: Option<String>,
     pub code_synced_at: Option<DateTime<Utc>>,
     pub commits: u64,
+    /// The newest committer time of the stored commits (how recently it was pushed to).
+    pub last_commit_at: Option<DateTime<Utc>>,
     /// The newest `updated_at` of the stored pull requests: the high-water mark.
     pub pr_high_water: Option<DateTime<Utc>>,
     pub settings: Option<RepoSettings>,

@@ -178,6 +178,10 @@ impl Store for SqliteStore {
         repos::repo_state(&self.pool, repo).await
     }
 
+    async fn repo_states(&self, account: &AccountKey) -> StoreResult<Vec<(RepoId, RepoState)>> {
+        repos::repo_states(&self.pool, account).await
+    }
+
     async fn apply_code(&self, update: &CodeUpdate) -> StoreResult<()> {
         code::apply_code(&self.pool, update).await
     }

@@ -146,12 +146,15 @@ pub(super) async fn retain_repos(
 
 #[derive(sqlx::FromRow)]
 struct StateRow {
+    project: String,
+    slug: String,
     id: i64,
     archived: bool,
     default_branch: Option<String>,
     head: Option<String>,
     code_synced_at: Option<i64>,
     commits: i64,
+    last_commit_at: Option<i64>,
     pr_high_water: Option<i64>,
     required_approvals: Option<i64>,
     default_reviewers: Option<String>,
@@ -160,7 +163,7 @@ struct StateRow {
 }
 
 impl StateRow {
-    fn into_state(self) -> Result<RepoState, String> {
+    fn into_state(self) -> Result<(RepoId, RepoState), String> {
         let settings = match self.settings_synced_at {
             None => None,
             Some(_) => Some(RepoSettings {
@@ -172,35 +175,48 @@ impl StateRow {
                 branch_restrictions: json_value(self.branch_restrictions.as_deref())?,
             }),
         };
-        Ok(RepoState {
+        let state = RepoState {
             id: self.id,
             archived: self.archived,
             default_branch: self.default_branch,
             head: self.head,
             code_synced_at: at_opt(self.code_synced_at)?,
             commits: count(self.commits)?,
+            last_commit_at: at_opt(self.last_commit_at)?,
             pr_high_water: at_opt(self.pr_high_water)?,
             settings,
-        })
+        };
+        Ok((RepoId::new(self.project, self.slug), state))
     }
+}
+
+/// The repository columns of [`StateRow`]; commit and PR figures come from joins or
+/// subqueries (`commits`, `last_commit_at`, `pr_high_water`).
+macro_rules! state_columns {
+    () => {
+        "r.project, r.slug, r.id, r.archived, r.default_branch, r.head, r.code_synced_at, \
+         r.required_approvals, r.default_reviewers, r.branch_restrictions, r.settings_synced_at"
+    };
 }
 
 pub(super) async fn repo_state(
     pool: &SqlitePool,
     repo: &RepoKey,
 ) -> StoreResult<Option<RepoState>> {
-    let row: Option<StateRow> = sqlx::query_as(
-        "SELECT r.id, r.archived, r.default_branch, r.head, r.code_synced_at, \
-            (SELECT COUNT(*) FROM commits c WHERE c.tenant = r.tenant AND c.alias = r.alias \
+    let row: Option<StateRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        state_columns!(),
+        ", (SELECT COUNT(*) FROM commits c WHERE c.tenant = r.tenant AND c.alias = r.alias \
                 AND c.project = r.project AND c.slug = r.slug) AS commits, \
+            (SELECT MAX(c.committer_at) FROM commits c WHERE c.tenant = r.tenant \
+                AND c.alias = r.alias AND c.project = r.project AND c.slug = r.slug) \
+                AS last_commit_at, \
             (SELECT MAX(p.updated_at) FROM pull_requests p WHERE p.tenant = r.tenant \
                 AND p.alias = r.alias AND p.project = r.project AND p.slug = r.slug) \
-                AS pr_high_water, \
-            r.required_approvals, r.default_reviewers, r.branch_restrictions, \
-            r.settings_synced_at \
+                AS pr_high_water \
          FROM repos r \
-         WHERE r.tenant = $1 AND r.alias = $2 AND r.project = $3 AND r.slug = $4",
-    )
+         WHERE r.tenant = $1 AND r.alias = $2 AND r.project = $3 AND r.slug = $4"
+    ))
     .bind(&repo.tenant)
     .bind(&repo.alias)
     .bind(&repo.project)
@@ -208,8 +224,40 @@ pub(super) async fn repo_state(
     .fetch_optional(pool)
     .await
     .map_err(db("repo_state", repo))?;
-    row.map(|r| r.into_state().map_err(corrupt("repo_state", repo)))
-        .transpose()
+    row.map(|r| {
+        r.into_state()
+            .map(|(_, state)| state)
+            .map_err(corrupt("repo_state", repo))
+    })
+    .transpose()
+}
+
+/// One pass over the account's commits and pull requests (grouped), not one query per repo.
+pub(super) async fn repo_states(
+    pool: &SqlitePool,
+    account: &AccountKey,
+) -> StoreResult<Vec<(RepoId, RepoState)>> {
+    let rows: Vec<StateRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        state_columns!(),
+        ", COALESCE(c.n, 0) AS commits, c.last AS last_commit_at, p.hw AS pr_high_water \
+         FROM repos r \
+         LEFT JOIN (SELECT project, slug, COUNT(*) AS n, MAX(committer_at) AS last \
+             FROM commits WHERE tenant = $1 AND alias = $2 GROUP BY project, slug) c \
+             ON c.project = r.project AND c.slug = r.slug \
+         LEFT JOIN (SELECT project, slug, MAX(updated_at) AS hw \
+             FROM pull_requests WHERE tenant = $1 AND alias = $2 GROUP BY project, slug) p \
+             ON p.project = r.project AND p.slug = r.slug \
+         WHERE r.tenant = $1 AND r.alias = $2 ORDER BY r.project, r.slug"
+    ))
+    .bind(&account.tenant)
+    .bind(&account.alias)
+    .fetch_all(pool)
+    .await
+    .map_err(db("repo_states", account))?;
+    rows.into_iter()
+        .map(|r| r.into_state().map_err(corrupt("repo_states", account)))
+        .collect()
 }
 
 pub(super) async fn projects(

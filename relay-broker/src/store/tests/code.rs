@@ -420,3 +420,51 @@ async fn appending_ten_thousand_commits_in_one_transaction() {
         started.elapsed().as_millis()
     );
 }
+
+#[tokio::test]
+async fn repo_states_in_bulk_agree_with_repo_state() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let empty = seed_repo(&store, "t1", "PRJ", "empty").await;
+    let busy = seed_repo(&store, "t1", "PRJ", "busy").await;
+    let other = seed_repo(&store, "t1", "ZZZ", "other").await;
+    store
+        .apply_code(&full_update(
+            &busy,
+            "c2",
+            vec![commit("c1", None, 1), commit("c2", None, 7)],
+        ))
+        .await
+        .unwrap();
+    store
+        .apply_pull_request(&busy, &super::pulls::pr(1, 30), &[])
+        .await
+        .unwrap();
+    store
+        .append_commits(&other, &[commit("x", None, 3)])
+        .await
+        .unwrap();
+
+    let states = store.repo_states(&account("t1")).await.unwrap();
+    let ids: Vec<String> = states
+        .iter()
+        .map(|(id, _)| format!("{}/{}", id.project, id.slug))
+        .collect();
+    assert_eq!(ids, ["PRJ/busy", "PRJ/empty", "ZZZ/other"]);
+    for (key, (_, bulk)) in [&busy, &empty, &other].into_iter().zip(&states) {
+        assert_eq!(store.repo_state(key).await.unwrap().as_ref(), Some(bulk));
+    }
+    let busy_state = &states[0].1;
+    assert_eq!(
+        (busy_state.commits, busy_state.last_commit_at),
+        (2, Some(t(7)))
+    );
+    assert_eq!(busy_state.pr_high_water, Some(t(30)));
+    assert_eq!((states[1].1.commits, states[1].1.last_commit_at), (0, None));
+    assert!(
+        store
+            .repo_states(&AccountKey::new("t1", "other"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

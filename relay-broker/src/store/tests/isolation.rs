@@ -118,6 +118,12 @@ async fn every_read_is_isolated_by_tenant() {
         );
         let state = s.repo_state(repo).await.unwrap();
         assert_only("repo_state", state, own, foreign);
+        assert_only(
+            "repo_states",
+            s.repo_states(&account).await.unwrap(),
+            own,
+            foreign,
+        );
         assert_only("repo", s.repo(repo).await.unwrap(), own, foreign);
         assert_only("files", s.files(repo).await.unwrap(), own, foreign);
         assert_only(
