@@ -1,112 +1,22 @@
 //! The Bitbucket client against the simulator, in-process over `DirectTransport`: listings
 //! equal the simulator's ground truth, paging across server caps, both `requiredApprovers`
-//! shapes, 429 storms and 5xx bursts survived, credentials and permission errors reported
-//! as such.
+//! shapes, credentials and permission errors (`auth`), 429 storms, 5xx bursts and resets
+//! survived (`resilience`).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+#[path = "bitbucket_client/auth.rs"]
+mod auth;
+#[path = "bitbucket_client/resilience.rs"]
+mod resilience;
+#[path = "bitbucket_client/support.rs"]
+mod support;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use bitbucket_sim::credentials::{ADMIN_PASSWORD, ADMIN_USER, READ_TOKEN};
-use bitbucket_sim::{Fault, PageCaps, Profile, RateLimitConfig, SimConfig, Simulator};
-use bytes::Bytes;
+use bitbucket_sim::{PageCaps, Profile, SimConfig};
 use http::Method;
-use relay_broker::bitbucket::{
-    AccountLabel, BitbucketClient, ClientConfig, DirectOptions, DirectTransport, ErrorKind,
-    NewWebhook, PrOrder, PrState, Transport, TransportError, TransportResponse,
-};
-use relay_shared::backoff::Backoff;
-use relay_shared::credentials::AuthSettings;
-use relay_shared::secret::SecretSource;
-use tempfile::TempDir;
-
-/// A simulator serving on an ephemeral port for the rest of the test.
-struct Sim {
-    sim: Simulator,
-    url: String,
-    dir: TempDir,
-}
-
-async fn start(config: SimConfig) -> Sim {
-    let sim = Simulator::new(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
-    Sim {
-        sim,
-        url,
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Sim {
-    fn secret(&self, name: &str, value: &str) -> SecretSource {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, value).unwrap();
-        SecretSource::from_file(path)
-    }
-
-    fn basic(&self, user: &str, password: &str) -> AuthSettings {
-        AuthSettings::Basic {
-            username: user.to_owned(),
-            password: self.secret(&format!("{user}.password"), password),
-        }
-    }
-
-    fn admin(&self) -> AuthSettings {
-        self.basic(ADMIN_USER, ADMIN_PASSWORD)
-    }
-
-    fn transport(&self, auth: &AuthSettings) -> DirectTransport {
-        DirectTransport::new(&self.url, auth, DirectOptions::default()).unwrap()
-    }
-
-    fn client(&self, auth: &AuthSettings, config: ClientConfig) -> BitbucketClient {
-        let transport: Arc<dyn Transport> = Arc::new(self.transport(auth));
-        BitbucketClient::new(AccountLabel::new("acme", "dc"), transport, config)
-    }
-}
-
-/// Fast retries, a budget that never slows the test down.
-fn quick() -> ClientConfig {
-    ClientConfig {
-        rate_per_second: 10_000.0,
-        burst: 10_000,
-        backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(200)),
-        timeout: Duration::from_secs(10),
-        ..ClientConfig::default()
-    }
-}
-
-fn unlimited() -> SimConfig {
-    SimConfig::unlimited(Profile::Tiny)
-}
-
-/// Everything the engine reads about code, as comparable sets.
-async fn code_snapshot(client: &BitbucketClient) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    for project in client.projects().await.unwrap() {
-        for repo in client.repos(&project.key).await.unwrap() {
-            let (p, r) = (project.key.as_str(), repo.slug.as_str());
-            seen.insert(format!("repo {p}/{r}"));
-            let Some(head) = client.default_branch(p, r).await.unwrap() else {
-                continue;
-            };
-            let commits = client
-                .commits(p, r, &head.latest_commit, None, None)
-                .collect_all()
-                .await
-                .unwrap();
-            seen.insert(format!("{p}/{r} commits {}", commits.len()));
-            for tag in client.tags(p, r).await.unwrap() {
-                seen.insert(format!("{p}/{r} tag {}", tag.display_id));
-            }
-        }
-    }
-    seen
-}
+use relay_broker::bitbucket::{ErrorKind, NewWebhook, PrOrder, PrState, Transport};
+use support::{code_snapshot, quick, start, unlimited};
 
 #[tokio::test]
 async fn listings_equal_the_simulators_data() {
@@ -205,6 +115,57 @@ async fn commits_stop_before_since_and_start_at_until() {
     assert_eq!(from_middle[0].id, all[3].id);
     let one = client.commit(p, r, &all[3].id).await.unwrap();
     assert_eq!(one, all[3]);
+}
+
+/// A monorepo basepath: files below a directory (relative to it) and the commits touching it.
+#[tokio::test]
+async fn files_and_commits_below_a_directory() {
+    let env = start(unlimited()).await;
+    let client = env.client(&env.admin(), quick());
+    let (info, dir) = env
+        .sim
+        .repos()
+        .into_iter()
+        .filter(|r| !r.personal)
+        .find_map(|r| {
+            let dir = r
+                .files
+                .iter()
+                .find_map(|f| f.split_once('/').map(|(d, _)| d.to_owned()))?;
+            Some((r, dir))
+        })
+        .expect("a repository with a directory");
+    let (p, r) = (info.project_key.as_str(), info.slug.as_str());
+    let head = info.head.clone().unwrap();
+    let below: BTreeSet<String> = client
+        .files(p, r, &head, Some(&format!("/{dir}/")))
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let prefix = format!("{dir}/");
+    let expected: BTreeSet<String> = info
+        .files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&prefix).map(str::to_owned))
+        .collect();
+    assert_eq!(below, expected);
+    let all = client
+        .commits(p, r, &head, None, None)
+        .collect_all()
+        .await
+        .unwrap();
+    let touching = client
+        .commits(p, r, &head, None, Some(&dir))
+        .collect_all()
+        .await
+        .unwrap();
+    assert!(!touching.is_empty() && touching.len() <= all.len());
+    let missing = client
+        .files(p, r, &head, Some("no-such-dir"))
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
 }
 
 #[tokio::test]
@@ -413,242 +374,6 @@ async fn users_groups_and_members_with_admin_basic_auth() {
     }
     let someone = &users[0];
     assert_eq!(client.user(&someone.slug).await.unwrap().id, someone.id);
-}
-
-#[tokio::test]
-async fn an_access_token_is_forbidden_on_admin_groups() {
-    let env = start(unlimited()).await;
-    let bearer = AuthSettings::Bearer {
-        token: env.secret("token", READ_TOKEN),
-    };
-    let client = env.client(&bearer, quick());
-    assert!(!client.users().await.unwrap().is_empty(), "reads work");
-    let err = client.groups().await.unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::Forbidden { .. }), "{err}");
-    assert!(!err.retryable);
-    assert_eq!(err.endpoint, "GET /rest/api/1.0/admin/groups");
-}
-
-#[tokio::test]
-async fn oauth2_refresh_tokens_work_for_admin_calls_and_rotate() {
-    let env = start(unlimited()).await;
-    let creds = env.sim.credentials().clone();
-    let code = env.sim.issue_oauth_code(ADMIN_USER);
-    let token_url = format!("{}/rest/oauth2/latest/token", env.url);
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", creds.oauth_client_id.as_str()),
-        ("client_secret", creds.oauth_client_secret.as_str()),
-        ("redirect_uri", creds.oauth_redirect_uri.as_str()),
-    ];
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let tokens: serde_json::Value = http
-        .post(&token_url)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let state_file = env.dir.path().join("oauth-state.json");
-    let auth = AuthSettings::Oauth2 {
-        token_url,
-        client_id: creds.oauth_client_id.clone(),
-        client_secret: env.secret("client-secret", &creds.oauth_client_secret),
-        refresh_token: env.secret("refresh", tokens["refresh_token"].as_str().unwrap()),
-        state_file: state_file.clone(),
-    };
-    let client = env.client(&auth, quick());
-    let groups = client.groups().await.unwrap();
-    assert_eq!(
-        groups.len(),
-        env.sim.summary().groups,
-        "OAuth 2.0 may call /admin"
-    );
-    assert!(
-        state_file.exists(),
-        "the rotated refresh token was persisted"
-    );
-}
-
-#[tokio::test]
-async fn bad_credentials_are_not_retried_and_say_so() {
-    let env = start(unlimited()).await;
-    let client = env.client(&env.basic(ADMIN_USER, "wrong"), quick());
-    let err = client.projects().await.unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::Unauthorized { .. }), "{err}");
-    assert_eq!(client.calls(), 1);
-    let text = err.to_string();
-    assert!(
-        text.starts_with("account acme/dc: GET /rest/api/1.0/projects: 401"),
-        "{text}"
-    );
-    assert!(text.ends_with("(not retried)"), "{text}");
-    assert_eq!(env.sim.counters().total, 1);
-}
-
-/// A 429 storm: the server's bucket is much smaller than the client's budget, so the client
-/// keeps being refused and must back off; nothing may be lost.
-async fn survive_a_429_storm(retry_after_header: bool) {
-    let reference = start(unlimited()).await;
-    let expected = code_snapshot(&reference.client(&reference.admin(), quick())).await;
-    let env = start(unlimited()).await;
-    env.sim.set_rate_limit(RateLimitConfig {
-        enabled: true,
-        burst: 4,
-        refill_per_second: 40.0,
-        retry_after_header,
-    });
-    let config = ClientConfig {
-        max_retries: 30,
-        ..quick()
-    };
-    let client = env.client(&env.admin(), config);
-    assert_eq!(code_snapshot(&client).await, expected);
-    let needed = reference.sim.counters().total;
-    assert!(
-        client.calls() > needed,
-        "the storm caused retries ({} calls for {needed} answers)",
-        client.calls()
-    );
-}
-
-#[tokio::test]
-async fn survives_a_429_storm_honouring_retry_after() {
-    survive_a_429_storm(true).await;
-}
-
-#[tokio::test]
-async fn survives_a_429_storm_without_retry_after() {
-    survive_a_429_storm(false).await;
-}
-
-/// A budget below the server's own limit means no 429 at all, even with parallel callers.
-#[tokio::test]
-async fn a_budget_below_the_servers_limit_never_meets_a_429() {
-    let env = start(unlimited()).await;
-    env.sim.set_rate_limit(RateLimitConfig {
-        enabled: true,
-        burst: 10,
-        refill_per_second: 50.0,
-        retry_after_header: true,
-    });
-    let config = ClientConfig {
-        rate_per_second: 40.0,
-        burst: 8,
-        max_retries: 0,
-        ..quick()
-    };
-    let client = env.client(&env.admin(), config);
-    let tasks: Vec<_> = (0..80)
-        .map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { c.application_properties().await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    assert_eq!(client.calls(), 80);
-    assert_eq!(env.sim.counters().total, 80);
-}
-
-/// Wraps a transport and clears the simulator's faults after `n` requests.
-#[derive(Debug)]
-struct RecoverAfter {
-    inner: DirectTransport,
-    sim: Simulator,
-    n: usize,
-    seen: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Transport for RecoverAfter {
-    async fn send(
-        &self,
-        method: Method,
-        target: &str,
-        body: Option<Bytes>,
-        max_body: usize,
-    ) -> Result<TransportResponse, TransportError> {
-        let response = self.inner.send(method, target, body, max_body).await;
-        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.n {
-            self.sim.clear_faults();
-        }
-        response
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
-#[tokio::test]
-async fn a_5xx_burst_is_survived_and_a_longer_one_reported() {
-    let env = start(unlimited()).await;
-    let fault = Fault {
-        error_status: Some(503),
-        error_rate: 1.0,
-        ..Fault::default()
-    };
-    env.sim.set_fault(
-        "GET /rest/api/1.0/projects/{key}/repos",
-        Some(fault.clone()),
-    );
-    let transport: Arc<dyn Transport> = Arc::new(RecoverAfter {
-        inner: env.transport(&env.admin()),
-        sim: env.sim.clone(),
-        n: 2,
-        seen: AtomicUsize::new(0),
-    });
-    let client = BitbucketClient::new(AccountLabel::new("acme", "dc"), transport, quick());
-    let project = env.sim.repos().into_iter().find(|r| !r.personal).unwrap();
-    let repos = client.repos(&project.project_key).await.unwrap();
-    assert!(!repos.is_empty());
-    assert_eq!(client.calls(), 3, "two 503s, then the answer");
-
-    env.sim.set_fault("*", Some(fault));
-    let config = ClientConfig {
-        max_retries: 2,
-        ..quick()
-    };
-    let client = env.client(&env.admin(), config);
-    let err = client.repos(&project.project_key).await.unwrap_err();
-    assert!(
-        matches!(err.kind, ErrorKind::Status { status: 503, .. }),
-        "{err}"
-    );
-    assert!(err.retryable);
-    assert_eq!(client.calls(), 3);
-    assert!(
-        err.to_string().contains("gave up after 3 attempts"),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn connection_resets_are_retried() {
-    let env = start(unlimited()).await;
-    env.sim.set_fault(
-        "GET /rest/api/1.0/projects",
-        Some(Fault {
-            reset_rate: 0.5,
-            ..Fault::default()
-        }),
-    );
-    let config = ClientConfig {
-        max_retries: 20,
-        ..quick()
-    };
-    let client = env.client(&env.admin(), config);
-    for _ in 0..5 {
-        assert_eq!(
-            client.projects().await.unwrap().len(),
-            env.sim.summary().projects
-        );
-    }
 }
 
 #[tokio::test]
