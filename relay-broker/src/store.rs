@@ -26,6 +26,8 @@ mod tests;
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
+
 pub use records::*;
 pub use sqlite::SqliteStore;
 pub use views::*;
@@ -102,6 +104,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks every run still `running` as `interrupted` (call once at startup, before any sync:
     /// those runs died with the previous process); returns how many.
     async fn interrupt_unfinished_runs(&self) -> StoreResult<u64>;
+    /// Deletes finished runs that started before `before` (always keeping the latest run per
+    /// tenant, alias and kind) and webhook deliveries received before it; returns rows deleted.
+    async fn prune_history(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Records a webhook delivery by its request id; `false` if it was already recorded (a
+    /// redelivery to ignore).
+    async fn record_delivery(&self, account: &AccountKey, delivery_id: &str) -> StoreResult<bool>;
     /// The latest run per (alias, kind) of a tenant, ordered by alias then kind.
     async fn last_runs(&self, tenant: &str) -> StoreResult<Vec<SyncRun>>;
     async fn checkpoint(

@@ -23,6 +23,7 @@ mod status;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -124,6 +125,14 @@ impl Store for SqliteStore {
 
     async fn interrupt_unfinished_runs(&self) -> StoreResult<u64> {
         status::interrupt_unfinished_runs(&self.pool).await
+    }
+
+    async fn prune_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        status::prune_history(&self.pool, before).await
+    }
+
+    async fn record_delivery(&self, account: &AccountKey, delivery_id: &str) -> StoreResult<bool> {
+        status::record_delivery(&self.pool, account, delivery_id).await
     }
 
     async fn last_runs(&self, tenant: &str) -> StoreResult<Vec<SyncRun>> {

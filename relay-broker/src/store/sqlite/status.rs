@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
-use super::rows::{at, at_opt, corrupt, count, db, json_text, json_value, now_ms, to_i64};
+use super::begin_write;
+
+use super::rows::{at, at_opt, corrupt, count, db, json_text, json_value, ms, now_ms, to_i64};
 use crate::store::{
     AccountKey, Counts, RunOutcome, RunStatus, StoreError, StoreResult, SyncKind, SyncRun,
 };
@@ -66,6 +69,54 @@ pub(super) async fn interrupt_unfinished_runs(pool: &SqlitePool) -> StoreResult<
         .await
         .map_err(db("interrupt_unfinished_runs", "all tenants"))?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn prune_history(pool: &SqlitePool, before: DateTime<Utc>) -> StoreResult<u64> {
+    let result: Result<u64, sqlx::Error> = async {
+        let mut tx = begin_write(pool).await?;
+        let runs = sqlx::query(
+            "DELETE FROM sync_runs WHERE started_at < $1 AND status <> $2 \
+             AND id <> (SELECT MAX(x.id) FROM sync_runs x WHERE x.tenant = sync_runs.tenant \
+                 AND x.alias = sync_runs.alias AND x.kind = sync_runs.kind)",
+        )
+        .bind(ms(before))
+        .bind(RunStatus::Running.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deliveries = sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
+            .bind(ms(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(runs + deliveries)
+    }
+    .await;
+    result.map_err(db("prune_history", "all tenants"))
+}
+
+pub(super) async fn record_delivery(
+    pool: &SqlitePool,
+    account: &AccountKey,
+    delivery_id: &str,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO webhook_deliveries (tenant, alias, delivery_id, received_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(&account.tenant)
+    .bind(&account.alias)
+    .bind(delivery_id)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map_err(db(
+        "record_delivery",
+        &format!("{account} delivery {delivery_id}"),
+    ))?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 #[derive(sqlx::FromRow)]

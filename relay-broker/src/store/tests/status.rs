@@ -152,3 +152,69 @@ async fn checkpoints_are_set_replaced_and_cleared() {
         Some("x")
     );
 }
+
+#[tokio::test]
+async fn webhook_deliveries_are_recorded_once() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let main = account("t1");
+    assert!(store.record_delivery(&main, "req-1").await.unwrap());
+    assert!(!store.record_delivery(&main, "req-1").await.unwrap());
+    // Another account or tenant with the same request id is a different delivery.
+    assert!(
+        store
+            .record_delivery(&AccountKey::new("t1", "dc"), "req-1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_delivery(&account("t2"), "req-1")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn pruning_keeps_the_latest_run_of_each_kind_and_running_ones() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let main = account("t1");
+    let done = RunOutcome {
+        status: RunStatus::Ok,
+        calls: 0,
+        errors: vec![],
+        detail: serde_json::Value::Null,
+    };
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = store
+            .begin_run(&main, SyncKind::PullRequests)
+            .await
+            .unwrap();
+        store.finish_run(id, &done).await.unwrap();
+        ids.push(id);
+    }
+    let running = store.begin_run(&main, SyncKind::Identities).await.unwrap();
+    let lone = store
+        .begin_run(&main, SyncKind::Repositories)
+        .await
+        .unwrap();
+    store.finish_run(lone, &done).await.unwrap();
+    store.record_delivery(&main, "old").await.unwrap();
+
+    let deleted = store
+        .prune_history(Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2 + 1, "two older PR runs and one delivery");
+    let mut kept: Vec<i64> = sqlx::query_scalar("SELECT id FROM sync_runs")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    kept.sort_unstable();
+    assert_eq!(kept, [ids[2], running, lone]);
+    assert!(
+        store.record_delivery(&main, "old").await.unwrap(),
+        "pruned, so new again"
+    );
+    assert_eq!(store.prune_history(t(0)).await.unwrap(), 0);
+}
