@@ -292,60 +292,34 @@ pub(super) async fn pull_requests(
     Ok(listed)
 }
 
+/// Pull requests per reviewer lookup: four binds each stays far below SQLite's 32,766.
+const PEOPLE_LOOKUP: usize = 500;
+
+/// Fills in reviewers and participants, in Bitbucket's order.
 async fn fill_people(
     pool: &SqlitePool,
     tenant: &str,
     listed: &mut [ListedPullRequest],
 ) -> StoreResult<()> {
-    if listed.is_empty() {
-        return Ok(());
+    let mut rows = Vec::new();
+    for chunk in listed.chunks(PEOPLE_LOOKUP) {
+        rows.extend(people_of(pool, tenant, chunk).await?);
     }
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT alias, project, slug, pr_id, role, user_slug, name, email, status, approved \
-         FROM pr_people WHERE tenant = ",
-    );
-    q.push_bind(tenant)
-        .push(" AND (alias, project, slug, pr_id) IN ");
-    q.push_tuples(listed.iter(), |mut t, l| {
-        t.push_bind(l.alias.as_str())
-            .push_bind(l.project.as_str())
-            .push_bind(l.slug.as_str())
-            .push_bind(l.pr.id);
-    });
-    q.push(" ORDER BY position");
-    let rows: Vec<PersonRow> = q
-        .build_query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(db("pull_requests", tenant))?;
-    let index: HashMap<(&str, &str, &str, i64), usize> = listed
+    let index: HashMap<(String, String, String, i64), usize> = listed
         .iter()
         .enumerate()
         .map(|(i, l)| {
             (
-                (
-                    l.alias.as_str(),
-                    l.project.as_str(),
-                    l.slug.as_str(),
-                    l.pr.id,
-                ),
+                (l.alias.clone(), l.project.clone(), l.slug.clone(), l.pr.id),
                 i,
             )
         })
         .collect();
-    let mut placed = Vec::with_capacity(rows.len());
     for row in rows {
-        let at = (
-            row.alias.as_str(),
-            row.project.as_str(),
-            row.slug.as_str(),
-            row.pr_id,
-        );
-        if let Some(&i) = index.get(&at) {
-            placed.push((i, row));
-        }
-    }
-    for (i, row) in placed {
+        let key = (row.alias, row.project, row.slug, row.pr_id);
+        let Some(l) = index.get(&key).and_then(|&i| listed.get_mut(i)) else {
+            continue;
+        };
         let person = ReviewerRecord {
             slug: row.user_slug,
             name: row.name,
@@ -353,14 +327,39 @@ async fn fill_people(
             status: row.status,
             approved: row.approved,
         };
-        if let Some(l) = listed.get_mut(i) {
-            match row.role.as_str() {
-                REVIEWER => l.pr.reviewers.push(person),
-                _ => l.pr.participants.push(person),
-            }
+        match row.role.as_str() {
+            REVIEWER => l.pr.reviewers.push(person),
+            _ => l.pr.participants.push(person),
         }
     }
     Ok(())
+}
+
+async fn people_of(
+    pool: &SqlitePool,
+    tenant: &str,
+    prs: &[ListedPullRequest],
+) -> StoreResult<Vec<PersonRow>> {
+    if prs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT alias, project, slug, pr_id, role, user_slug, name, email, status, approved \
+         FROM pr_people WHERE tenant = ",
+    );
+    q.push_bind(tenant);
+    q.push(" AND (alias, project, slug, pr_id) IN ");
+    q.push_tuples(prs, |mut t, l| {
+        t.push_bind(l.alias.as_str())
+            .push_bind(l.project.as_str())
+            .push_bind(l.slug.as_str())
+            .push_bind(l.pr.id);
+    });
+    q.push(" ORDER BY position");
+    q.build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(db("pull_requests", tenant))
 }
 
 /// Oldest first.

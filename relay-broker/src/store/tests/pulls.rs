@@ -212,3 +212,26 @@ async fn pull_requests_filter_by_state_author_reviewer_and_repository() {
     };
     assert_eq!(ids(in_app).await, ["app#1"]);
 }
+
+#[tokio::test]
+async fn a_long_listing_carries_every_reviewer() {
+    let (store, repo) = store_with_repo("t1").await;
+    for id in 1..=1200 {
+        store
+            .apply_pull_request(&repo, &pr(id, id), &[])
+            .await
+            .unwrap();
+    }
+    let filter = PrFilter {
+        page: Page::new(0, 5000),
+        ..Default::default()
+    };
+    let listed = store.pull_requests("t1", &filter).await.unwrap();
+    assert_eq!(listed.len(), 1200);
+    assert!(
+        listed
+            .iter()
+            .all(|l| l.pr.reviewers.len() == 1 && l.pr.reviewers[0].slug == "bob")
+    );
+    assert_eq!(listed[0].pr.id, 1200, "most recently updated first");
+}
