@@ -1,5 +1,7 @@
 //! The `relay-agent` binary's commands, run as a user would.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::process::Command;
 
 fn agent() -> Command {

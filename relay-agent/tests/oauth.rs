@@ -1,6 +1,8 @@
 //! OAuth 2.0 refresh: tokens are refreshed before expiry, the rotated refresh token is
 //! persisted atomically with mode 0600 and used next, and concurrent callers share one refresh.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 

@@ -143,7 +143,7 @@ async fn plan(
     let (mut hot, mut cold): (Vec<Target>, Vec<Target>) = targets
         .into_iter()
         .partition(|t| t.high_water.is_some_and(|h| h >= hot_since));
-    hot.sort_by(|a, b| b.high_water.cmp(&a.high_water));
+    hot.sort_by_key(|t| std::cmp::Reverse(t.high_water));
     let cursor: usize = store
         .checkpoint(&rt.key, CURSOR_SCOPE, CURSOR_KEY)
         .await?

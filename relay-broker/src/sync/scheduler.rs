@@ -49,8 +49,7 @@ pub fn start(engine: Arc<SyncEngine>, shutdown: &Shutdown) {
             let (tenant, alias) = (rt.key.tenant.clone(), rt.key.alias.clone());
             let stop = shutdown.clone();
             shutdown.spawn(async move {
-                loop {
-                    let Ok(next) = cron.find_next_occurrence(&Utc::now(), false) else { break };
+                while let Ok(next) = cron.find_next_occurrence(&Utc::now(), false) {
                     let wait = (next - Utc::now()).to_std().unwrap_or_default();
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}

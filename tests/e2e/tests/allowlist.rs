@@ -1,6 +1,8 @@
 //! The agent's allow-list, end to end: what it refuses never reaches Bitbucket, every refusal
 //! carries its reason in the 403 body and the audit log, and hot reload swaps rules safely.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use relay_e2e::harness::{ALIAS, AgentOptions, Harness, TOKEN, wait_until};

@@ -120,7 +120,7 @@ fn toml_blocks(markdown: &str) -> Vec<(usize, String)> {
     let mut current: Option<(usize, String)> = None;
     for (i, line) in markdown.lines().enumerate() {
         match (&mut current, line.trim_start()) {
-            (None, fence) if fence == "```toml" => current = Some((i + 2, String::new())),
+            (None, "```toml") => current = Some((i + 2, String::new())),
             (Some(_), "```") => blocks.extend(current.take()),
             (Some((_, text)), _) => {
                 text.push_str(line);

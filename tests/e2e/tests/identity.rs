@@ -1,6 +1,8 @@
 //! Who may connect: only certificates chained to the agent CA, naming a registered agent,
 //! not expired, not revoked. Refusals happen before any request flows, and are counted.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use relay_broker::config::BrokerConfig;

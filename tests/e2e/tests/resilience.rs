@@ -1,6 +1,8 @@
 //! The tunnel under stress and failure: restarts, dead links, failover, cancellation,
 //! concurrency, big bodies, proxies and graceful shutdown.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! The sync engine end to end: simulator ⇄ agent (default allow-list) ⇄ tunnel ⇄ broker ⇄ store,
 //! checked through the broker's API and against the simulator's own data and counters.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use bitbucket_sim::{

@@ -1,5 +1,7 @@
 //! The relay path end to end: broker API → broker → mTLS WebSocket → HTTP/2 → agent → origin.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use relay_e2e::harness::{
     ALIAS, BB_PASSWORD, BB_USER, Harness, OTHER_ALIAS, OTHER_TENANT, OTHER_TOKEN, TENANT, TOKEN,
 };
