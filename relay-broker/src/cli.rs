@@ -44,6 +44,11 @@ pub enum Command {
     /// Run everything on this machine: a Bitbucket simulator, a broker and an agent with fresh
     /// certificates; sync through the tunnel, print a summary, serve the API until Ctrl-C.
     Demo(DemoArgs),
+    /// Test all configurations of a tenant's accounts (through the API); exit 1 on any failure.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Trigger a sync of one account now and wait for it (through the API).
+    Sync(SyncArgs),
     /// List the agents connected for a tenant (through the API).
     Agents(AgentsArgs),
     /// Ask the local API listener whether the broker is ready (exit 0) or not (exit 1).
@@ -121,14 +126,39 @@ pub struct DemoArgs {
     pub api: std::net::SocketAddr,
 }
 
+/// Where the broker's API is and the tenant token to use.
 #[derive(Debug, Args)]
-pub struct AgentsArgs {
+pub struct ApiArgs {
     /// Base URL of the broker API.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub api: String,
     /// Tenant API token.
     #[arg(long, env = "RELAY_API_TOKEN", hide_env_values = true)]
     pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Check each account (agent, reachability, version, credentials, projects, admin access).
+    Test(ApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The account alias.
+    #[arg(long)]
+    pub alias: String,
+    /// all, identities, repositories or pull_requests.
+    #[arg(long, default_value = "all")]
+    pub kind: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -157,6 +187,10 @@ pub fn main() -> ExitCode {
         },
         Command::Serve(arg) => serve(arg),
         Command::Demo(args) => runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(demo(args))),
+        Command::Accounts(AccountsCommand::Test(args)) => {
+            runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(accounts_test(args)))
+        }
+        Command::Sync(args) => runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(sync(args))),
         Command::Agents(args) => {
             runtime().map_or(ExitCode::FAILURE, |rt| rt.block_on(agents(args)))
         }
@@ -355,7 +389,13 @@ fn serve(arg: ConfigArg) -> ExitCode {
 }
 
 async fn agents(args: AgentsArgs) -> ExitCode {
-    match crate::api::agents::fetch(&args.api, &args.token).await {
+    let listed = crate::remote::call::<Vec<crate::sessions::SessionInfo>>(
+        &args.api.api,
+        &args.api.token,
+        http::Method::GET,
+        "/api/v1/agents",
+    );
+    match listed.await {
         Ok(list) if args.json => {
             println!(
                 "{}",
@@ -417,5 +457,87 @@ async fn demo(args: DemoArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn accounts_test(args: ApiArgs) -> ExitCode {
+    let verdicts = crate::remote::call::<Vec<serde_json::Value>>(
+        &args.api,
+        &args.token,
+        http::Method::POST,
+        "/api/v1/accounts/test",
+    );
+    let verdicts = match verdicts.await {
+        Ok(v) => v,
+        Err(err) => {
+            eprintln!("relay-broker accounts test: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failed = false;
+    for account in &verdicts {
+        let verdict = account["verdict"].as_str().unwrap_or("fail");
+        failed |= verdict == "fail";
+        println!(
+            "{} ({}): {}",
+            account["alias"].as_str().unwrap_or("?"),
+            account["kind"].as_str().unwrap_or("?"),
+            verdict.to_uppercase()
+        );
+        for check in account["checks"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<5} {:<12} {}",
+                check["status"].as_str().unwrap_or("?").to_uppercase(),
+                check["name"].as_str().unwrap_or("?"),
+                check["detail"].as_str().unwrap_or_default()
+            );
+            if let Some(fix) = check["fix"].as_str() {
+                println!("        fix: {fix}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn sync(args: SyncArgs) -> ExitCode {
+    let path = format!(
+        "/api/v1/accounts/{}/sync?kind={}&wait=true",
+        args.alias, args.kind
+    );
+    match crate::remote::call::<Vec<serde_json::Value>>(
+        &args.api.api,
+        &args.api.token,
+        http::Method::POST,
+        &path,
+    )
+    .await
+    {
+        Ok(reports) => {
+            let mut ok = true;
+            for r in &reports {
+                ok &= r["status"] == "ok";
+                println!(
+                    "{:<14} {:<8} {:>6} calls {:>8} ms  {} errors",
+                    r["kind"].as_str().unwrap_or("?"),
+                    r["status"].as_str().unwrap_or("?"),
+                    r["calls"],
+                    r["duration_ms"],
+                    r["errors"].as_array().map_or(0, Vec::len)
+                );
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("relay-broker sync: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

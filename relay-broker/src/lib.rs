@@ -14,6 +14,7 @@
 //! - [`tunnel`]: the agent listener: mTLS, identity, WebSocket upgrade, hello, HTTP/2.
 //! - [`sessions`]: live agent sessions and least-loaded selection with failover.
 //! - [`sync`]: the sync engine: accounts' passes (identities, repositories, pull requests), schedules.
+//! - [`remote`]: the CLI's client for a running broker's API (agents, accounts test, sync).
 //! - [`relay`]: the internal call API (`Relay::send`), the seam for the sync engine.
 //! - [`api`]: the HTTP API router (relay endpoint, agents, ops endpoints).
 //! - [`metrics`]: Prometheus metrics.
@@ -30,6 +31,7 @@ pub mod demo;
 pub mod metrics;
 pub mod pki;
 pub mod relay;
+pub mod remote;
 pub mod server;
 pub mod sessions;
 pub mod store;

@@ -567,3 +567,75 @@ async fn two_tenants_cannot_see_each_others_data() {
             .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn testing_all_configurations_says_what_works_and_what_to_fix() {
+    let user = (
+        bitbucket_sim::credentials::NORMAL_USER,
+        bitbucket_sim::credentials::NORMAL_PASSWORD,
+    );
+    let s = setup("projects = [\"NOPE\"]", user, generous()).await;
+    let url = format!("http://{}/api/v1/accounts/test", s.h.broker.api_addr);
+    let verdicts: Value =
+        s.h.http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let account = &verdicts[0];
+    let status = |name: &str| {
+        account["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status("agent").as_deref(), Some("pass"), "{verdicts}");
+    assert_eq!(status("reachable").as_deref(), Some("pass"));
+    assert_eq!(status("credentials").as_deref(), Some("pass"));
+    assert_eq!(
+        status("projects").as_deref(),
+        Some("warn"),
+        "the filter names an unknown project"
+    );
+    assert_eq!(
+        status("groups").as_deref(),
+        Some("warn"),
+        "a normal user has no admin access"
+    );
+    assert_eq!(account["verdict"], "warn");
+    let version = account["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "reachable")
+        .unwrap()["detail"]
+        .clone();
+    assert!(version.as_str().unwrap().contains("Bitbucket"), "{version}");
+
+    // Without an agent, the verdict fails and says what to do.
+    s.agent.stop().await;
+    s.h.wait_connected(TENANT, ALIAS, 0).await;
+    let verdicts: Value =
+        s.h.http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(verdicts[0]["verdict"], "fail");
+    assert!(
+        verdicts[0]["checks"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("relay-agent")
+    );
+}
