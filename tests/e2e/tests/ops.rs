@@ -123,7 +123,16 @@ async fn certificate_rotation_keeps_calls_flowing_and_refuses_the_old_certificat
 
 #[tokio::test]
 async fn doctor_passes_every_check_against_a_working_setup() {
-    let (h, agent) = Harness::start().await;
+    let h = Harness::start_without_agent().await;
+    // 90 days, as `pki issue-agent` issues: the harness default (30) sits on the warning edge.
+    let files = h.pki.agent_with_validity("dc-1", TENANT, ALIAS, 0, 90);
+    let agent = h
+        .start_agent(AgentOptions {
+            files: Some(files),
+            ..AgentOptions::new("dc-1")
+        })
+        .await;
+    h.wait_connected(TENANT, ALIAS, 1).await;
     let report = doctor::run(&config_path(&h, &agent, "dc-1")).await;
     let text = summary(&report);
     assert_eq!(report.exit_code(), 0, "{text}");
@@ -317,4 +326,23 @@ async fn healthcheck_follows_readyz() {
     );
     shutdown.trigger();
     second.shutdown().await;
+}
+
+#[tokio::test]
+async fn broker_healthcheck_follows_readyz() {
+    use std::process::ExitCode;
+    let h = Harness::start_without_agent().await;
+    let addr = h.broker.api_addr.to_string();
+    let code = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || relay_broker::cli::healthcheck(&addr)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    h.broker.readiness.set_stopping();
+    let code = tokio::task::spawn_blocking(move || relay_broker::cli::healthcheck(&addr))
+        .await
+        .unwrap();
+    assert_eq!(code, ExitCode::FAILURE);
 }
