@@ -1,7 +1,7 @@
 //! The Bitbucket client against the simulator, in-process over `DirectTransport`: listings
 //! equal the simulator's ground truth, paging across server caps, both `requiredApprovers`
 //! shapes, credentials and permission errors (`auth`), 429 storms, 5xx bursts and resets
-//! survived (`resilience`).
+//! survived (`resilience`), HTTPS with a private CA (`tls`).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 #[path = "bitbucket_client/auth.rs"]
@@ -10,6 +10,8 @@ mod auth;
 mod resilience;
 #[path = "bitbucket_client/support.rs"]
 mod support;
+#[path = "bitbucket_client/tls.rs"]
+mod tls;
 
 use std::collections::BTreeSet;
 

@@ -35,6 +35,8 @@ pub enum TransportError {
     Relay(#[from] RelayError),
     #[error("connecting to {url}: {message}")]
     Connect { url: String, message: String },
+    #[error("TLS with {url} failed: {message} (check the server certificate and `ca_file`)")]
+    Tls { url: String, message: String },
     #[error("no answer from {url} within {timeout:?}")]
     Timeout { url: String, timeout: Duration },
     #[error("reading the response body: {0}")]
@@ -58,6 +60,7 @@ impl TransportError {
             | TransportError::Timeout { .. }
             | TransportError::Body(_) => true,
             TransportError::BodyTooLarge { .. }
+            | TransportError::Tls { .. }
             | TransportError::Credentials(_)
             | TransportError::BadTarget(_)
             | TransportError::Build(_) => false,
@@ -254,15 +257,37 @@ impl DirectTransport {
             };
         }
         let mut message = err.to_string();
+        let mut tls = false;
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
             message.push_str(": ");
             message.push_str(&cause.to_string());
+            tls |= is_tls_error(cause);
             source = cause.source();
         }
-        TransportError::Connect {
-            url: self.base.clone(),
-            message,
+        let url = self.base.clone();
+        if tls {
+            // An untrusted or mismatched certificate does not heal by retrying.
+            TransportError::Tls { url, message }
+        } else {
+            TransportError::Connect { url, message }
+        }
+    }
+}
+
+/// Whether `err` is a rustls error, directly or wrapped in (nested) `io::Error`s, which
+/// `io::Error::source` skips over.
+fn is_tls_error(mut err: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => err = inner,
+            None => return false,
         }
     }
 }
