@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relay_shared::config::{ConfigErrors, load_toml, parse_duration, parse_size, resolve_path};
+use relay_shared::config::{
+    ConfigErrors, LogSection, ShutdownSection, load_toml, parse_size, resolve_path,
+};
 use relay_shared::secret::SecretSource;
 use relay_shared::telemetry::LogFormat;
 use serde::Deserialize;
@@ -29,9 +31,9 @@ pub struct RawConfig {
     #[serde(default)]
     pub ops: RawOps,
     #[serde(default)]
-    pub shutdown: RawShutdown,
+    pub shutdown: ShutdownSection,
     #[serde(default)]
-    pub log: RawLog,
+    pub log: LogSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,20 +96,6 @@ pub struct RawAudit {
 pub struct RawOps {
     /// `/healthz`, `/readyz`, `/metrics`; default `127.0.0.1:9091`.
     pub listen: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawShutdown {
-    pub grace: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLog {
-    #[serde(default)]
-    pub format: LogFormat,
-    pub level: Option<String>,
 }
 
 /// Validated broker connection settings.
@@ -176,18 +164,6 @@ fn secret(
         errors.push(field, err);
     }
     source.relative_to(base)
-}
-
-fn duration(
-    errors: &mut ConfigErrors,
-    field: &str,
-    value: &Option<String>,
-    default: Duration,
-) -> Duration {
-    match value {
-        None => default,
-        Some(text) => errors.take(field, parse_duration(text)).unwrap_or(default),
-    }
 }
 
 /// Splits `scheme://host[:port][/path]` into its parts (no userinfo unless `allow_userinfo`).
@@ -320,10 +296,9 @@ impl AgentConfig {
                 .unwrap_or("127.0.0.1:9091")
                 .parse::<SocketAddr>(),
         );
-        let shutdown_grace = duration(
-            &mut errors,
+        let shutdown_grace = errors.duration(
             "shutdown.grace",
-            &raw.shutdown.grace,
+            raw.shutdown.grace.as_deref(),
             Duration::from_secs(30),
         );
         match (broker, bitbucket, ops_listen) {
@@ -356,28 +331,24 @@ impl AgentConfig {
         {
             errors.push("broker.ca_file", err);
         }
-        let keepalive_interval = duration(
-            errors,
+        let keepalive_interval = errors.duration(
             "broker.keepalive_interval",
-            &raw.keepalive_interval,
+            raw.keepalive_interval.as_deref(),
             Duration::from_secs(15),
         );
-        let connect_timeout = duration(
-            errors,
+        let connect_timeout = errors.duration(
             "broker.connect_timeout",
-            &raw.connect_timeout,
+            raw.connect_timeout.as_deref(),
             Duration::from_secs(10),
         );
-        let reconnect_min = duration(
-            errors,
+        let reconnect_min = errors.duration(
             "broker.reconnect_min",
-            &raw.reconnect_min,
+            raw.reconnect_min.as_deref(),
             Duration::from_millis(200),
         );
-        let reconnect_max = duration(
-            errors,
+        let reconnect_max = errors.duration(
             "broker.reconnect_max",
-            &raw.reconnect_max,
+            raw.reconnect_max.as_deref(),
             Duration::from_secs(60),
         );
         if reconnect_min > reconnect_max {
@@ -469,16 +440,14 @@ impl AgentConfig {
             ca_file,
             client_cert_file,
             client_key,
-            connect_timeout: duration(
-                errors,
+            connect_timeout: errors.duration(
                 "bitbucket.connect_timeout",
-                &raw.connect_timeout,
+                raw.connect_timeout.as_deref(),
                 Duration::from_secs(10),
             ),
-            read_timeout: duration(
-                errors,
+            read_timeout: errors.duration(
                 "bitbucket.read_timeout",
-                &raw.read_timeout,
+                raw.read_timeout.as_deref(),
                 Duration::from_secs(60),
             ),
             max_request_body: size(errors, "bitbucket.max_request_body", &raw.max_request_body)

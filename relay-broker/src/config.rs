@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relay_shared::config::{ConfigErrors, load_toml, parse_duration, resolve_path};
+use relay_shared::config::{ConfigErrors, LogSection, ShutdownSection, load_toml, resolve_path};
 use relay_shared::secret::SecretSource;
 use relay_shared::telemetry::LogFormat;
 use relay_shared::tls;
@@ -30,9 +30,9 @@ pub struct RawConfig {
     #[serde(default)]
     pub tunnel: RawTunnel,
     #[serde(default)]
-    pub shutdown: RawShutdown,
+    pub shutdown: ShutdownSection,
     #[serde(default)]
-    pub log: RawLog,
+    pub log: LogSection,
     #[serde(default)]
     pub tenants: Vec<RawTenant>,
     #[serde(default)]
@@ -73,20 +73,6 @@ pub struct RawTunnel {
     pub keepalive_interval: Option<String>,
     pub handshake_timeout: Option<String>,
     pub call_timeout: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawShutdown {
-    pub grace: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLog {
-    #[serde(default)]
-    pub format: LogFormat,
-    pub level: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,18 +205,6 @@ pub struct BrokerConfig {
     pub store_path: PathBuf,
 }
 
-fn duration(
-    errors: &mut ConfigErrors,
-    field: &str,
-    value: &Option<String>,
-    default: u64,
-) -> Duration {
-    match value {
-        None => Duration::from_secs(default),
-        Some(text) => errors.take(field, parse_duration(text)).unwrap_or_default(),
-    }
-}
-
 impl BrokerConfig {
     /// Loads and validates a config file.
     pub fn load(path: &Path) -> Result<BrokerConfig, ConfigErrors> {
@@ -263,25 +237,26 @@ impl BrokerConfig {
             tls::load_certs(&resolve_path(&base, &raw.tls.agent_ca_file)),
         );
 
-        let keepalive_interval = duration(
-            &mut errors,
+        let keepalive_interval = errors.duration(
             "tunnel.keepalive_interval",
-            &raw.tunnel.keepalive_interval,
-            15,
+            raw.tunnel.keepalive_interval.as_deref(),
+            Duration::from_secs(15),
         );
-        let handshake_timeout = duration(
-            &mut errors,
+        let handshake_timeout = errors.duration(
             "tunnel.handshake_timeout",
-            &raw.tunnel.handshake_timeout,
-            10,
+            raw.tunnel.handshake_timeout.as_deref(),
+            Duration::from_secs(10),
         );
-        let call_timeout = duration(
-            &mut errors,
+        let call_timeout = errors.duration(
             "tunnel.call_timeout",
-            &raw.tunnel.call_timeout,
-            120,
+            raw.tunnel.call_timeout.as_deref(),
+            Duration::from_secs(120),
         );
-        let shutdown_grace = duration(&mut errors, "shutdown.grace", &raw.shutdown.grace, 30);
+        let shutdown_grace = errors.duration(
+            "shutdown.grace",
+            raw.shutdown.grace.as_deref(),
+            Duration::from_secs(30),
+        );
         let directory = Self::directory(&raw, &base, &mut errors);
         let mut accounts = Vec::new();
         let mut people = HashMap::new();

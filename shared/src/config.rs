@@ -50,6 +50,14 @@ impl ConfigErrors {
         }
     }
 
+    /// Parses an optional duration at `field`, `default` when absent (or invalid: recorded).
+    pub fn duration(&mut self, field: &str, value: Option<&str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(text) => self.take(field, parse_duration(text)).unwrap_or(default),
+        }
+    }
+
     /// Unwraps a result, recording its error under `field`.
     pub fn take<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
@@ -79,6 +87,24 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// `[shutdown]`, the same in both binaries.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSection {
+    /// How long calls in flight may take to finish after SIGTERM (default 30s).
+    pub grace: Option<String>,
+}
+
+/// `[log]`, the same in both binaries.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    #[serde(default)]
+    pub format: crate::telemetry::LogFormat,
+    /// A tracing filter such as `info` or `info,relay_agent=debug` (`RUST_LOG` overrides it).
+    pub level: Option<String>,
+}
 
 /// `path` if absolute, else `path` under `base` (config paths are relative to the config file).
 pub fn resolve_path(base: &Path, path: &Path) -> std::path::PathBuf {
