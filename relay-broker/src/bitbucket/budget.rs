@@ -6,6 +6,10 @@
 //! and the budget is never exceeded: in any window of `t` seconds at most
 //! `burst + rate * t` requests start. A reservation dropped while waiting is not given back
 //! (the budget errs on the side of sending less).
+//!
+//! When the server answers 429 anyway (another client shares the user's limit, or the
+//! configured budget is above the server's), [`RateBudget::hold`] stops every caller of the
+//! account until the server's `Retry-After`, instead of letting the others keep hitting it.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -17,6 +21,8 @@ struct Bucket {
     /// May go negative: that many tokens are reserved by waiters.
     tokens: f64,
     updated: Instant,
+    /// No request starts before this (set after a 429).
+    held_until: Option<Instant>,
 }
 
 /// A token bucket shared by every request of an account.
@@ -43,6 +49,7 @@ impl RateBudget {
             bucket: Mutex::new(Bucket {
                 tokens: burst,
                 updated: Instant::now(),
+                held_until: None,
             }),
         }
     }
@@ -71,10 +78,23 @@ impl RateBudget {
         bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
         bucket.updated = now;
         bucket.tokens -= 1.0;
-        if bucket.tokens >= 0.0 {
+        let token_wait = if bucket.tokens >= 0.0 {
             Duration::ZERO
         } else {
             Duration::from_secs_f64(-bucket.tokens / self.rate)
+        };
+        let held = bucket
+            .held_until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+        token_wait.max(held)
+    }
+
+    /// Lets no request start for `pause` from now (extending, never shortening, a hold).
+    pub fn hold(&self, pause: Duration) {
+        let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let until = Instant::now() + pause;
+        if bucket.held_until.is_none_or(|current| current < until) {
+            bucket.held_until = Some(until);
         }
     }
 }
@@ -150,6 +170,19 @@ mod tests {
             ]
         );
         assert_within_budget(&times, 2.0, 3, Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_delays_every_caller() {
+        let budget = RateBudget::new(100.0, 10);
+        let origin = Instant::now();
+        budget.acquire().await;
+        budget.hold(Duration::from_secs(3));
+        budget.hold(Duration::from_secs(1)); // never shortens
+        budget.acquire().await;
+        assert_eq!(origin.elapsed(), Duration::from_secs(3));
+        budget.acquire().await;
+        assert_eq!(origin.elapsed(), Duration::from_secs(3), "the hold is over");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`BitbucketClient`]: one account's typed client. Every request passes the same gate: a
 //! concurrency permit, a token from the rate budget, a timeout, then retry on transient
-//! failures (see `retry`). The call methods live in `client/code.rs` (projects, repositories,
+//! failures (see `retry`). A 429 holds the whole account's budget until the retry is due. The call methods live in `client/code.rs` (projects, repositories,
 //! refs, commits, files) and `client/reviews.rs` (pull requests, review policy, users,
 //! groups, webhooks).
 
@@ -232,6 +232,7 @@ impl BitbucketClient {
                     let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
                     // 429s are expected under a tight server limit: not worth a warning each.
                     if matches!(kind, ErrorKind::RateLimited { .. }) {
+                        self.inner.budget.hold(delay);
                         debug!(account = %self.inner.label, endpoint = %endpoint.label(), attempt = attempts,
                             delay_ms, error = %kind, "Bitbucket rate limit; will retry");
                     } else {

@@ -185,6 +185,27 @@ async fn retries_draw_from_the_rate_budget() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_429_pauses_every_caller_of_the_account() {
+    let script = Arc::new(Script::answering(|n, _| match n {
+        0 => Script::with_header(Script::json(429, ""), http::header::RETRY_AFTER, "5"),
+        _ => Script::json(200, ONE_PROJECT),
+    }));
+    let client = client_with(&script, ClientConfig::default());
+    let first = tokio::spawn({
+        let c = client.clone();
+        async move { c.projects().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    client.repo("P", "r").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(4900),
+        "held by the other caller's 429"
+    );
+    first.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_post_is_retried_on_429_but_not_on_5xx() {
     let script = Arc::new(Script::answering(|n, _| match n {
         0 => Script::json(429, ""),
