@@ -84,8 +84,10 @@ impl BitbucketClient {
     ///
     /// Uses `/default-branch` (7.6+). Bitbucket answers 404 both for an empty repository
     /// (`NoDefaultBranchException`) and, on servers before 7.6, for the missing endpoint: a 404
-    /// without a repository/project exception means the latter, and this client then uses
-    /// `/branches/default` for good (which answers 204 or 404 for an empty repository).
+    /// without a repository/project exception means the latter, and the client asks
+    /// `/branches/default` instead (204 or 404 for an empty repository). Once that answered
+    /// with a branch, the client uses it for good; if neither endpoint exists the call fails
+    /// (never "empty", which would wipe a repository's history).
     pub async fn default_branch(
         &self,
         project: &str,
@@ -96,15 +98,22 @@ impl BitbucketClient {
             match self.fetch_default(&ep::DEFAULT_BRANCH, &target).await? {
                 DefaultAnswer::Branch(b) => return Ok(Some(b)),
                 DefaultAnswer::Empty => return Ok(None),
-                DefaultAnswer::NoEndpoint => self.set_old_default_branch(),
+                DefaultAnswer::NoEndpoint => {}
             }
         }
         let target = repo_target(project, slug)
             .segment("branches")
             .segment("default");
         match self.fetch_default(&ep::DEFAULT_BRANCH_OLD, &target).await? {
-            DefaultAnswer::Branch(b) => Ok(Some(b)),
-            DefaultAnswer::Empty | DefaultAnswer::NoEndpoint => Ok(None),
+            DefaultAnswer::Branch(b) => {
+                self.set_old_default_branch();
+                Ok(Some(b))
+            }
+            DefaultAnswer::Empty => Ok(None),
+            DefaultAnswer::NoEndpoint => {
+                let message = "neither /default-branch nor /branches/default answered".into();
+                Err(self.error(&ep::DEFAULT_BRANCH, ErrorKind::NotFound { message }, 2))
+            }
         }
     }
 

@@ -372,3 +372,39 @@ async fn oversized_bodies_fail_without_retry() {
     assert!(matches!(err.kind, ErrorKind::BodyTooLarge { limit: 10 }));
     assert_eq!(client.calls(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn old_servers_get_branches_default_once_it_proves_to_work() {
+    let script = Arc::new(Script::answering(|_, target| {
+        if target.ends_with("/default-branch") {
+            Script::json(404, "<html>Not Found</html>")
+        } else {
+            Script::json(
+                200,
+                r#"{"id": "refs/heads/main", "displayId": "main", "latestCommit": "abc"}"#,
+            )
+        }
+    }));
+    let client = client_with(&script, ClientConfig::default());
+    for _ in 0..3 {
+        let branch = client.default_branch("P", "r").await.unwrap().unwrap();
+        assert_eq!(branch.latest_commit, "abc");
+    }
+    let new_endpoint = script
+        .requests()
+        .iter()
+        .filter(|(_, t)| t.ends_with("/default-branch"))
+        .count();
+    assert_eq!((new_endpoint, client.calls()), (1, 4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_default_branch_endpoint_at_all_is_an_error_not_an_empty_repository() {
+    let script = Arc::new(Script::answering(|_, _| Script::json(404, "")));
+    let client = client_with(&script, ClientConfig::default());
+    let err = client.default_branch("P", "r").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    // Nothing was learnt: the next call tries the new endpoint again.
+    client.default_branch("P", "r").await.unwrap_err();
+    assert_eq!(client.calls(), 4);
+}
