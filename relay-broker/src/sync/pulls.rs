@@ -7,8 +7,8 @@
 //! Budget: Bitbucket refills 5 requests/s per user, so 10,000 repositories cannot all be polled
 //! every 5 minutes. A scheduled pass spends at most the calls its window allows
 //! (`rate_per_second × window × 0.8`, the rest left for webhook refreshes and code syncs),
-//! polling first the repositories most likely to have changed (pull-request activity in the
-//! last 14 days, most recent first), then the others in a rotating order (a cursor checkpoint),
+//! polling first the repositories most likely to have changed (pull-request activity or a push
+//! in the last 14 days, most recent first), then the others in a rotating order (a cursor checkpoint),
 //! so every repository is reached within a few passes. Manual and first syncs poll everything.
 
 use std::time::Duration;
@@ -21,7 +21,7 @@ use serde_json::json;
 use super::convert;
 use super::engine::{AccountRuntime, PassResult, SyncError};
 use crate::bitbucket::model::{PrOrder, PrState};
-use crate::store::{Page, RepoFilter, RepoKey, Store};
+use crate::store::{RepoKey, Store};
 
 type DateTimeUtc = chrono::DateTime<Utc>;
 
@@ -47,13 +47,26 @@ struct Target {
     high_water: Option<DateTimeUtc>,
 }
 
+/// What a pass will poll, in order.
+struct Plan {
+    targets: Vec<Target>,
+    /// For a scheduled pass: the hot repositories come first, then the cold ones from `cursor`.
+    rotation: Option<Rotation>,
+}
+
+struct Rotation {
+    hot: usize,
+    cold: usize,
+    cursor: usize,
+}
+
 pub async fn pass(
     rt: &AccountRuntime,
     store: &dyn Store,
     coverage: Option<Coverage>,
 ) -> Result<PassResult, SyncError> {
     let coverage = coverage.unwrap_or(Coverage::All);
-    let (targets, cursor_next) = plan(rt, store, &coverage).await?;
+    let Plan { targets, rotation } = plan(rt, store, &coverage).await?;
     let max_calls = match coverage {
         Coverage::Window(window) => {
             Some((rt.account.limits.rate_per_second * window.as_secs_f64() * BUDGET_SHARE) as u64)
@@ -68,7 +81,8 @@ pub async fn pass(
     let mut outcomes = Vec::new();
     loop {
         while pending.len() < concurrency {
-            let spent = rt.client.calls().saturating_sub(start_calls);
+            // Each repository in flight will cost at least one more call.
+            let spent = rt.client.calls().saturating_sub(start_calls) + pending.len() as u64;
             if max_calls.is_some_and(|max| spent >= max) {
                 break;
             }
@@ -91,7 +105,10 @@ pub async fn pass(
                 .push(format!("{}/{}: {err}", key.project, key.slug)),
         }
     }
-    if let Some(next) = cursor_next {
+    if let Some(r) = rotation.filter(|r| r.cold > 0) {
+        // The next pass starts where this one stopped in the cold list.
+        let cold_polled = (polled as usize).saturating_sub(r.hot);
+        let next = (r.cursor + cold_polled) % r.cold;
         store
             .set_checkpoint(&rt.key, CURSOR_SCOPE, CURSOR_KEY, &next.to_string())
             .await?;
@@ -110,52 +127,61 @@ async fn plan(
     rt: &AccountRuntime,
     store: &dyn Store,
     coverage: &Coverage,
-) -> Result<(Vec<Target>, Option<usize>), SyncError> {
-    let mut all = Vec::new();
-    let mut offset = 0u32;
-    loop {
-        let filter = RepoFilter {
-            alias: Some(rt.key.alias.clone()),
-            project: None,
-            page: Page::new(offset, 1000),
-        };
-        let page = store.repos(&rt.key.tenant, &filter).await?;
-        let n = page.len();
-        all.extend(page.into_iter().filter(|r| r.default_branch.is_some()));
-        if n < 1000 {
-            break;
-        }
-        offset += 1000;
-    }
+) -> Result<Plan, SyncError> {
+    let mut states = store.repo_states(&rt.key).await?;
+    states.retain(|(_, state)| state.default_branch.is_some());
     if let Coverage::Only(list) = coverage {
-        all.retain(|r| list.iter().any(|(p, s)| *p == r.project && *s == r.slug));
-    }
-    let mut targets = Vec::with_capacity(all.len());
-    for repo in all {
-        let key = rt.key.repo(repo.project, repo.slug);
-        let high_water = store.repo_state(&key).await?.and_then(|s| s.pr_high_water);
-        targets.push(Target { key, high_water });
+        states.retain(|(id, _)| list.iter().any(|(p, s)| *p == id.project && *s == id.slug));
     }
     let Coverage::Window(_) = coverage else {
-        return Ok((targets, None));
+        let targets = states
+            .into_iter()
+            .map(|(id, state)| target(rt, id, &state))
+            .collect();
+        return Ok(Plan {
+            targets,
+            rotation: None,
+        });
     };
+    // Hot: pull-request activity or a push in the last days, most recent first.
     let hot_since = Utc::now() - chrono::Duration::days(HOT_DAYS);
-    let (mut hot, mut cold): (Vec<Target>, Vec<Target>) = targets
+    let activity = |state: &crate::store::RepoState| state.pr_high_water.max(state.last_commit_at);
+    let (mut hot, mut cold): (Vec<_>, Vec<_>) = states
         .into_iter()
-        .partition(|t| t.high_water.is_some_and(|h| h >= hot_since));
-    hot.sort_by_key(|t| std::cmp::Reverse(t.high_water));
+        .partition(|(_, state)| activity(state).is_some_and(|at| at >= hot_since));
+    hot.sort_by_key(|(_, state)| std::cmp::Reverse(activity(state)));
     let cursor: usize = store
         .checkpoint(&rt.key, CURSOR_SCOPE, CURSOR_KEY)
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let len = cold.len().max(1);
-    cold.rotate_left(cursor % len);
-    // Roughly how far this pass will get into the cold list; the next pass starts there.
-    let per_pass = ((rt.account.limits.rate_per_second * 60.0) as usize).max(1);
-    let next = (cursor + per_pass.saturating_sub(hot.len()).max(1)) % len;
-    hot.extend(cold);
-    Ok((hot, Some(next)))
+    let cursor = cursor % cold.len().max(1);
+    cold.rotate_left(cursor);
+    let rotation = Rotation {
+        hot: hot.len(),
+        cold: cold.len(),
+        cursor,
+    };
+    let targets = hot
+        .into_iter()
+        .chain(cold)
+        .map(|(id, state)| target(rt, id, &state))
+        .collect();
+    Ok(Plan {
+        targets,
+        rotation: Some(rotation),
+    })
+}
+
+fn target(
+    rt: &AccountRuntime,
+    id: crate::store::RepoId,
+    state: &crate::store::RepoState,
+) -> Target {
+    Target {
+        key: rt.key.repo(id.project, id.slug),
+        high_water: state.pr_high_water,
+    }
 }
 
 async fn poll_target(

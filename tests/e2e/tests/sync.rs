@@ -639,3 +639,102 @@ async fn testing_all_configurations_says_what_works_and_what_to_fix() {
             .contains("relay-agent")
     );
 }
+
+#[tokio::test]
+async fn scheduled_pull_request_passes_keep_to_their_budget_and_reach_every_repository() {
+    use relay_broker::sync::pulls::Coverage;
+    let s = setup("", ADMIN, generous()).await;
+    s.sync("all").await;
+    let with_branch = s
+        .sim
+        .repos()
+        .into_iter()
+        .filter(|r| r.head.is_some())
+        .collect::<Vec<_>>();
+    // A pull request changes in the last repository of the rotation.
+    let repo = with_branch
+        .iter()
+        .rev()
+        .find(|r| r.pull_requests > 0)
+        .unwrap();
+    let at = RepoRef::new(&repo.project_key, &repo.slug);
+    let open = s
+        .api(&format!(
+            "/api/v1/pull-requests?repo={}&state=OPEN&limit=1000",
+            repo.slug
+        ))
+        .await;
+    let pr = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["project"] == repo.project_key.as_str())
+        .map(|p| p["id"].as_u64().unwrap());
+    let id = match pr {
+        Some(id) => id,
+        None => {
+            let feature = repo
+                .branches
+                .iter()
+                .find(|b| **b != repo.default_branch)
+                .unwrap()
+                .clone();
+            let new = NewPullRequest {
+                from_branch: feature,
+                to_branch: None,
+                title: "late change".into(),
+                description: String::new(),
+                author: bitbucket_sim::credentials::NORMAL_USER.into(),
+                reviewers: vec![],
+            };
+            s.sim.open_pull_request(&at, new).unwrap()
+        }
+    };
+    s.sim
+        .update_pull_request(
+            &at,
+            id,
+            bitbucket_sim::credentials::ADMIN_USER,
+            Some("renamed in the rotation".into()),
+            None,
+        )
+        .unwrap();
+
+    // Passes of 3 calls each (1000/s × 3.75 ms × 0.8).
+    let budget = Duration::from_micros(3750);
+    let passes = with_branch.len().div_ceil(3) + 1;
+    let mut seen = false;
+    for _ in 0..passes {
+        s.sim.reset_counters();
+        let report =
+            s.h.broker
+                .engine
+                .run_pulls(TENANT, ALIAS, Coverage::Window(budget))
+                .await
+                .unwrap();
+        assert_eq!(report.detail["budget_calls"], 3);
+        assert!(
+            report.calls <= 4,
+            "a pass spends its budget (plus at most the change it found): {report:?}"
+        );
+        let prs = s
+            .api(&format!(
+                "/api/v1/pull-requests?repo={}&limit=1000",
+                repo.slug
+            ))
+            .await;
+        if prs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id && p["title"] == "renamed in the rotation")
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(
+        seen,
+        "the rotation reached the changed repository within {passes} passes"
+    );
+}
