@@ -2,6 +2,8 @@
 //!
 //! - a killed first sync resumes from its checkpoint without duplicates or gaps;
 //! - concurrent writers on one file queue on the write lock instead of failing as busy;
+//! - a process killed (SIGKILL) in the middle of `apply_code` leaves every repository either
+//!   fully updated or untouched;
 //! - (ignored, run by hand) the `large` profile's size: 10,000 repositories, 1,000,000 commits.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
@@ -153,6 +155,115 @@ async fn store_serves_concurrent_writers_on_one_file() {
         done.unwrap();
     }
     assert_eq!(store.counts("acme").await.unwrap().commits, 8 * 1000);
+}
+
+/// Set for the child half of the kill test: the database file it writes to.
+const CRASH_CHILD_ENV: &str = "RELAY_STORE_CRASH_CHILD";
+const CRASH_REPOS: usize = 6;
+
+/// Three small updates, then large ones (seconds each), so the kill that follows the third
+/// report lands inside a transaction however slowly the parent is scheduled.
+fn crash_commits(repo: usize) -> i64 {
+    if repo < 3 { 1_000 } else { 200_000 }
+}
+
+/// The child: applies one large code update per repository, printing after each, until killed.
+#[tokio::test]
+#[ignore = "the child half of store_survives_a_kill_during_apply_code"]
+async fn store_crash_child() {
+    let Ok(path) = std::env::var(CRASH_CHILD_ENV) else {
+        return;
+    };
+    let store = SqliteStore::open(std::path::Path::new(&path))
+        .await
+        .unwrap();
+    let account = AccountKey::new("acme", "main");
+    for i in 0..CRASH_REPOS {
+        let repo = account.repo("PRJ", format!("repo-{i:05}"));
+        let base = i as i64 * 1_000_000;
+        let update = CodeUpdate {
+            new_commits: (base..base + crash_commits(i)).map(commit).collect(),
+            files: Some((0..500).map(|f| format!("src/file{f}.rs")).collect()),
+            ..CodeUpdate::new(
+                repo,
+                Some("refs/heads/main".into()),
+                Some(format!("head-{i}")),
+            )
+        };
+        store.apply_code(&update).await.unwrap();
+        println!(
+            "crash-child: applied {i} at {:?}",
+            std::time::SystemTime::now()
+        );
+    }
+}
+
+/// Kills the child (SIGKILL) after its third repository, most likely mid-transaction, then
+/// checks from a fresh open that no repository is half-written. Wherever the kill lands, the
+/// assertion holds; the test does not depend on timing.
+#[tokio::test]
+async fn store_survives_a_kill_during_apply_code() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.sqlite");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        seed(&store, &AccountKey::new("acme", "main"), CRASH_REPOS).await;
+        store.close().await;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "store_crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut applied = 0;
+    for line in BufReader::new(stdout).lines() {
+        // The first report shares its line with libtest's "test store_crash_child ... ".
+        if line.unwrap().contains("crash-child: applied") {
+            applied += 1;
+            if applied == 3 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(applied, 3, "the child stopped early");
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let states = store
+        .repo_states(&AccountKey::new("acme", "main"))
+        .await
+        .unwrap();
+    let mut complete = 0;
+    for (i, (id, state)) in states.iter().enumerate() {
+        match state.head {
+            Some(_) => {
+                complete += 1;
+                assert_eq!(
+                    state.commits,
+                    crash_commits(i) as u64,
+                    "{id:?} half-written"
+                );
+            }
+            None => assert_eq!(state.commits, 0, "{id:?} half-written"),
+        }
+    }
+    println!("store: killed after {applied} reported updates; {complete} complete on reopen");
+    assert!(complete >= 3, "the three reported updates are durable");
+    let files = store.counts("acme").await.unwrap().files;
+    assert_eq!(files, complete * 500);
 }
 
 /// `cargo test -p relay-broker --release --test store -- --ignored --nocapture`
