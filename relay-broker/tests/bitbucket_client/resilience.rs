@@ -175,3 +175,25 @@ async fn connection_resets_are_retried() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_server_slower_than_the_timeout_is_a_retryable_timeout() {
+    let env = start(unlimited()).await;
+    env.sim.set_fault(
+        "GET /rest/api/1.0/projects",
+        Some(Fault {
+            latency_ms: 5_000,
+            ..Fault::default()
+        }),
+    );
+    let config = ClientConfig {
+        timeout: std::time::Duration::from_millis(300),
+        max_retries: 1,
+        ..quick()
+    };
+    let client = env.client(&env.admin(), config);
+    let err = client.projects().await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Timeout(_)), "{err}");
+    assert!(err.retryable);
+    assert_eq!(client.calls(), 2);
+}
