@@ -142,6 +142,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         account: &AccountKey,
         projects: &[ProjectRecord],
     ) -> StoreResult<()>;
+    /// Deletes everything of one account (a removed configuration): projects with all their
+    /// data, users, groups, checkpoints, runs and deliveries, in one transaction.
+    async fn purge_account(&self, account: &AccountKey) -> StoreResult<()>;
     /// Upserts repository metadata (name, flags, link, default branch); its project must exist.
     async fn upsert_repo(&self, account: &AccountKey, repo: &RepoRecord) -> StoreResult<()>;
     /// Deletes the account's repositories not in `present`, with all their data; returns how many.

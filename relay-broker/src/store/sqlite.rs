@@ -175,6 +175,10 @@ impl Store for SqliteStore {
         repos::replace_projects(&self.pool, account, projects).await
     }
 
+    async fn purge_account(&self, account: &AccountKey) -> StoreResult<()> {
+        repos::purge_account(&self.pool, account).await
+    }
+
     async fn upsert_repo(&self, account: &AccountKey, repo: &RepoRecord) -> StoreResult<()> {
         repos::upsert_repo(&self.pool, account, repo).await
     }

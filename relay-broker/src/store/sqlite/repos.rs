@@ -71,6 +71,34 @@ async fn upsert_project(
     Ok(())
 }
 
+/// Every table holding account data; `projects` cascades to repositories and below, and
+/// `user_groups` to members.
+const ACCOUNT_DELETES: [&str; 7] = [
+    "DELETE FROM projects WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM users WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM user_groups WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM identity_state WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM checkpoints WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM sync_runs WHERE tenant = $1 AND alias = $2",
+    "DELETE FROM webhook_deliveries WHERE tenant = $1 AND alias = $2",
+];
+
+pub(super) async fn purge_account(pool: &SqlitePool, account: &AccountKey) -> StoreResult<()> {
+    let result: Result<(), sqlx::Error> = async {
+        let mut tx = begin_write(pool).await?;
+        for delete in ACCOUNT_DELETES {
+            sqlx::query(delete)
+                .bind(&account.tenant)
+                .bind(&account.alias)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    result.map_err(db("purge_account", account))
+}
+
 /// A `None` default branch keeps the stored one: repository listings do not carry it.
 pub(super) async fn upsert_repo(
     pool: &SqlitePool,

@@ -224,3 +224,48 @@ async fn every_read_is_isolated_by_tenant() {
     assert_eq!((t2.repos, t2.commits, t2.people), (1, 1, 2));
     assert!(store.repo(&r2).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn purging_an_account_leaves_the_other_accounts_and_tenants() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let r1 = seed_tenant(&store, "t1").await;
+    seed_tenant(&store, "t2").await;
+    let dc = AccountKey::new("t1", "dc");
+    store.replace_projects(&dc, &[project("DC")]).await.unwrap();
+    store
+        .upsert_repo(&dc, &repo_record("DC", "svc"))
+        .await
+        .unwrap();
+    let dc_repo = dc.repo("DC", "svc");
+    store
+        .append_commits(&dc_repo, &[commit("c1", None, 1)])
+        .await
+        .unwrap();
+
+    store.purge_account(&r1.account()).await.unwrap();
+    let t1 = store.counts("t1").await.unwrap();
+    let expected = Counts {
+        projects: 1,
+        repos: 1,
+        commits: 1,
+        people: 2,
+        ..Counts::default()
+    };
+    assert_eq!(
+        t1, expected,
+        "only the dc account and the tenant's people remain"
+    );
+    assert!(store.repo(&dc_repo).await.unwrap().is_some());
+    assert!(store.last_runs("t1").await.unwrap().is_empty());
+    assert_eq!(store.groups_state(&r1.account()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .checkpoint(&r1.account(), "scope", "key")
+            .await
+            .unwrap(),
+        None
+    );
+    let t2 = store.counts("t2").await.unwrap();
+    assert_eq!((t2.repos, t2.commits, t2.users, t2.groups), (1, 1, 2, 1));
+    assert_eq!(store.last_runs("t2").await.unwrap().len(), 1);
+}
