@@ -194,13 +194,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn files(&self, repo: &RepoKey) -> StoreResult<Vec<String>>;
     /// Contributors by commit count, most first.
     async fn top_contributors(&self, repo: &RepoKey, limit: u32) -> StoreResult<Vec<Contributor>>;
-    /// Newest committer time first (then author time, then id).
+    /// Newest committer time first (then author time, then id, all descending).
     async fn recent_commits(&self, repo: &RepoKey, limit: u32) -> StoreResult<Vec<CommitRecord>>;
     /// Newest commit time first; releases without one last.
     async fn recent_releases(&self, repo: &RepoKey, limit: u32) -> StoreResult<Vec<ReleaseRecord>>;
     /// Commits and releases merged, newest first, in a stable order for paging.
     async fn events(&self, repo: &RepoKey, page: Page) -> StoreResult<Vec<Event>>;
-    /// Pull requests, most recently updated first.
+    /// Pull requests, most recently updated first (ties: alias, project, slug, id, descending).
     async fn pull_requests(
         &self,
         tenant: &str,
@@ -225,4 +225,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Bitbucket users ⇄ people by case-insensitive email, with the unmapped of both sides.
     async fn identity_mapping(&self, tenant: &str) -> StoreResult<IdentityMapping>;
     async fn counts(&self, tenant: &str) -> StoreResult<Counts>;
+
+    // --- accounts added through the admin API (config-file accounts are not stored)
+
+    /// Stores (or replaces) an API-managed account's spec (its `[[tenants.accounts]]` as JSON).
+    async fn save_account(&self, account: &AccountKey, spec: &serde_json::Value)
+    -> StoreResult<()>;
+    /// Forgets an API-managed account's spec; `false` if there was none.
+    async fn delete_account_spec(&self, account: &AccountKey) -> StoreResult<bool>;
+    /// Every API-managed account, for loading at start.
+    async fn account_specs(&self) -> StoreResult<Vec<(AccountKey, serde_json::Value)>>;
 }

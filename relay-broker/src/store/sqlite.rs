@@ -13,6 +13,7 @@
 //! - [`identity`](self::identity): users, groups, people and the identity mapping.
 //! - [`rows`](self::rows): row structs, timestamp and number conversions, error mapping.
 
+mod accounts;
 mod code;
 mod identity;
 mod pulls;
@@ -57,7 +58,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Planner statistics, refreshed cheaply as pooled connections retire.
+            .optimize_on_close(true, 400);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
@@ -303,5 +306,21 @@ impl Store for SqliteStore {
 
     async fn counts(&self, tenant: &str) -> StoreResult<Counts> {
         status::counts(&self.pool, tenant).await
+    }
+
+    async fn save_account(
+        &self,
+        account: &AccountKey,
+        spec: &serde_json::Value,
+    ) -> StoreResult<()> {
+        accounts::save_account(&self.pool, account, spec).await
+    }
+
+    async fn delete_account_spec(&self, account: &AccountKey) -> StoreResult<bool> {
+        accounts::delete_account_spec(&self.pool, account).await
+    }
+
+    async fn account_specs(&self) -> StoreResult<Vec<(AccountKey, serde_json::Value)>> {
+        accounts::account_specs(&self.pool).await
     }
 }

@@ -282,7 +282,7 @@ pub(super) async fn recent_commits(
     let rows: Vec<CommitRow> = sqlx::query_as(
         "SELECT id, author_name, author_email, author_at, committer_at, message, link \
          FROM commits WHERE tenant = $1 AND alias = $2 AND project = $3 AND slug = $4 \
-         ORDER BY committer_at DESC, author_at DESC, id LIMIT $5",
+         ORDER BY committer_at DESC, author_at DESC, id DESC LIMIT $5",
     )
     .bind(&repo.tenant)
     .bind(&repo.alias)

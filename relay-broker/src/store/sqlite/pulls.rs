@@ -276,7 +276,10 @@ pub(super) async fn pull_requests(
         );
         q.push_bind(reviewer.as_str()).push(")");
     }
-    q.push(" ORDER BY pr.updated_at DESC, pr.alias, pr.project, pr.slug, pr.id DESC LIMIT ");
+    q.push(
+        " ORDER BY pr.updated_at DESC, pr.alias DESC, pr.project DESC, pr.slug DESC, \
+         pr.id DESC LIMIT ",
+    );
     q.push_bind(i64::from(filter.page.limit));
     q.push(" OFFSET ").push_bind(i64::from(filter.page.offset));
     let rows: Vec<PrRow> = q
