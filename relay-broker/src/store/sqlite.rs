@@ -11,6 +11,7 @@
 //! - [`code`](self::code): commits, releases, files, settings; contributors and events.
 //! - [`pulls`](self::pulls): pull requests, reviewers, activities.
 //! - [`identity`](self::identity): users, groups, people and the identity mapping.
+//! - [`accounts`](self::accounts): accounts added through the admin API.
 //! - [`rows`](self::rows): row structs, timestamp and number conversions, error mapping.
 
 mod accounts;

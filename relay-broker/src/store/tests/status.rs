@@ -218,3 +218,35 @@ async fn pruning_keeps_the_latest_run_of_each_kind_and_running_ones() {
     );
     assert_eq!(store.prune_history(t(0)).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn api_account_specs_are_saved_replaced_listed_and_deleted() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let a = AccountKey::new("t1", "dc");
+    let b = AccountKey::new("t2", "dc");
+    store
+        .save_account(&a, &serde_json::json!({"kind": "server-direct"}))
+        .await
+        .unwrap();
+    store
+        .save_account(&a, &serde_json::json!({"kind": "server-relay"}))
+        .await
+        .unwrap();
+    store
+        .save_account(&b, &serde_json::json!({"kind": "server-direct"}))
+        .await
+        .unwrap();
+    let specs = store.account_specs().await.unwrap();
+    assert_eq!(specs.len(), 2);
+    let (key, spec) = specs.iter().find(|(k, _)| k.tenant == "t1").unwrap();
+    assert_eq!(
+        (key, spec),
+        (&a, &serde_json::json!({"kind": "server-relay"}))
+    );
+    assert!(store.delete_account_spec(&a).await.unwrap());
+    assert!(!store.delete_account_spec(&a).await.unwrap());
+    assert_eq!(
+        store.account_specs().await.unwrap(),
+        [(b, serde_json::json!({"kind": "server-direct"}))]
+    );
+}
