@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::pki::validate_id;
 
-/// `[[tenants.accounts]]` as written.
-#[derive(Debug, Clone, Deserialize)]
+/// `[[tenants.accounts]]` as written (or as submitted to `POST /api/v1/accounts`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAccount {
     pub alias: String,
@@ -41,7 +41,7 @@ pub struct RawAccount {
     pub webhook_secrets: Vec<relay_shared::secret::SecretSource>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
     pub identities: Option<String>,
@@ -49,7 +49,7 @@ pub struct RawSchedule {
     pub pull_requests: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub concurrency: Option<usize>,

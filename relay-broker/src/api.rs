@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use relay_shared::telemetry::{OpsState, ops_router};
 
 use crate::config::Directory;
@@ -38,6 +38,8 @@ pub struct ApiState {
     pub directory: Arc<ArcSwap<Directory>>,
     pub store: Arc<dyn Store>,
     pub engine: Arc<SyncEngine>,
+    /// For tasks started by API calls (schedules of accounts added at runtime).
+    pub shutdown: relay_shared::shutdown::Shutdown,
 }
 
 /// The whole API router.
@@ -45,7 +47,11 @@ pub fn router(state: ApiState, ops: OpsState) -> Router {
     Router::new()
         .route("/relay/{alias}/{*path}", any(relay_endpoint::relay))
         .route("/api/v1/agents", get(agents::list))
-        .route("/api/v1/accounts", get(accounts::list))
+        .route(
+            "/api/v1/accounts",
+            get(accounts::list).post(accounts::create),
+        )
+        .route("/api/v1/accounts/{alias}", delete(accounts::delete))
         .route("/api/v1/accounts/test", post(accounts::test_all))
         .route("/api/v1/accounts/{alias}/sync", post(accounts::trigger))
         .route("/api/v1/projects", get(repos::projects))

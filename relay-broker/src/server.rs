@@ -82,6 +82,7 @@ impl Broker {
             &relay,
         )?);
         engine.prepare(&config.people).await?;
+        load_api_accounts(&engine, store.as_ref()).await?;
         crate::sync::scheduler::start(Arc::clone(&engine), &shutdown);
         let h2 = Http2Settings {
             keepalive_interval: config.keepalive_interval,
@@ -111,6 +112,7 @@ impl Broker {
                 directory: Arc::clone(&directory),
                 store: Arc::clone(&store),
                 engine: Arc::clone(&engine),
+                shutdown: shutdown.clone(),
             },
             ops,
         );
@@ -168,4 +170,22 @@ impl Broker {
             .drain(self.grace + Duration::from_secs(1))
             .await
     }
+}
+
+/// Brings back the accounts added through the API before the restart. One that no longer
+/// validates (e.g. a secret file gone) is skipped with a warning rather than blocking the start.
+async fn load_api_accounts(engine: &SyncEngine, store: &dyn Store) -> Result<(), StartError> {
+    for (key, spec) in store.account_specs().await? {
+        let account = serde_json::from_value::<crate::accounts::RawAccount>(spec)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| crate::api::accounts::validate_submitted(&key.tenant, &raw));
+        match account.map(|a| engine.add_account(a)) {
+            Ok(Ok(_)) => info!(account = %key, "account from the API restored"),
+            Ok(Err(err)) => warn!(account = %key, error = %err, "stored account not restored"),
+            Err(err) => {
+                warn!(account = %key, error = %err, "stored account no longer valid; not restored")
+            }
+        }
+    }
+    Ok(())
 }

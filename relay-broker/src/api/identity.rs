@@ -67,7 +67,7 @@ pub async fn groups(
     let groups = state.store.groups(&tenant, query.alias.as_deref()).await?;
     let mut degraded = Vec::new();
     for account in state.engine.accounts(&tenant) {
-        if query.alias.as_deref().is_some_and(|a| a != account.alias) {
+        if query.alias.as_deref().is_some_and(|a| *a != account.alias) {
             continue;
         }
         if let Some(reason) = state

@@ -125,11 +125,13 @@ impl AccountRuntime {
     }
 }
 
-/// Every account's sync, over one store.
+/// Every account's sync, over one store. Accounts come from the config file and may be added
+/// and removed at runtime through the admin API.
 #[derive(Debug)]
 pub struct SyncEngine {
     store: Arc<dyn Store>,
-    accounts: Vec<Arc<AccountRuntime>>,
+    relay: Relay,
+    accounts: std::sync::RwLock<Vec<Arc<AccountRuntime>>>,
 }
 
 impl SyncEngine {
@@ -143,7 +145,11 @@ impl SyncEngine {
             .iter()
             .map(|a| AccountRuntime::new(a.clone(), relay).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SyncEngine { store, accounts })
+        Ok(SyncEngine {
+            store,
+            relay: relay.clone(),
+            accounts: std::sync::RwLock::new(accounts),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -179,22 +185,28 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// The accounts of a tenant.
-    pub fn accounts(&self, tenant: &str) -> Vec<&Account> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<AccountRuntime>>> {
         self.accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The accounts of a tenant.
+    pub fn accounts(&self, tenant: &str) -> Vec<Account> {
+        self.read()
             .iter()
             .filter(|a| a.account.tenant == tenant)
-            .map(|a| &a.account)
+            .map(|a| a.account.clone())
             .collect()
     }
 
     /// Every account runtime (the scheduler walks them).
-    pub fn runtimes(&self) -> &[Arc<AccountRuntime>] {
-        &self.accounts
+    pub fn runtimes(&self) -> Vec<Arc<AccountRuntime>> {
+        self.read().clone()
     }
 
     pub fn runtime(&self, tenant: &str, alias: &str) -> Result<Arc<AccountRuntime>, SyncError> {
-        self.accounts
+        self.read()
             .iter()
             .find(|a| a.account.tenant == tenant && a.account.alias == alias)
             .cloned()
@@ -202,6 +214,41 @@ impl SyncEngine {
                 tenant: tenant.to_owned(),
                 alias: alias.to_owned(),
             })
+    }
+
+    /// Adds an account at runtime; refused if its alias is taken. Returns its runtime (start its
+    /// schedules with [`super::scheduler::start_account`]).
+    pub fn add_account(&self, account: Account) -> Result<Arc<AccountRuntime>, SyncError> {
+        let rt = Arc::new(AccountRuntime::new(account, &self.relay)?);
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if accounts.iter().any(|a| a.key == rt.key) {
+            return Err(SyncError::Setup {
+                account: rt.key.to_string(),
+                message: "the alias is already in use".into(),
+            });
+        }
+        accounts.push(Arc::clone(&rt));
+        Ok(rt)
+    }
+
+    /// Removes an account; its schedules end at their next wake-up, its data stays in the store.
+    pub fn remove_account(&self, tenant: &str, alias: &str) -> Result<(), SyncError> {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = accounts.len();
+        accounts.retain(|a| !(a.account.tenant == tenant && a.account.alias == alias));
+        if accounts.len() == before {
+            return Err(SyncError::UnknownAccount {
+                tenant: tenant.to_owned(),
+                alias: alias.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Runs one pass now if the account is free, else [`SyncError::AlreadyRunning`].

@@ -11,7 +11,7 @@ use croner::Cron;
 use relay_shared::shutdown::Shutdown;
 use tracing::{info, warn};
 
-use super::engine::SyncEngine;
+use super::engine::{AccountRuntime, SyncEngine};
 use super::pulls::Coverage;
 use crate::store::SyncKind;
 
@@ -32,40 +32,49 @@ pub fn interval(pattern: &str) -> Duration {
     (second - first).to_std().unwrap_or(fallback)
 }
 
-/// Starts one task per (account, schedule).
+/// Starts one task per (account, schedule) for every account.
 pub fn start(engine: Arc<SyncEngine>, shutdown: &Shutdown) {
     for rt in engine.runtimes() {
-        let schedule = &rt.account.schedule;
-        for (kind, pattern) in [
-            (SyncKind::Identities, schedule.identities.clone()),
-            (SyncKind::Repositories, schedule.repositories.clone()),
-            (SyncKind::PullRequests, schedule.pull_requests.clone()),
-        ] {
-            let Ok(cron) = pattern.parse::<Cron>() else {
-                warn!(account = %rt.key, pattern, "invalid schedule skipped");
-                continue;
-            };
-            let engine = Arc::clone(&engine);
-            let (tenant, alias) = (rt.key.tenant.clone(), rt.key.alias.clone());
-            let stop = shutdown.clone();
-            shutdown.spawn(async move {
-                while let Ok(next) = cron.find_next_occurrence(&Utc::now(), false) {
-                    let wait = (next - Utc::now()).to_std().unwrap_or_default();
-                    tokio::select! {
-                        () = tokio::time::sleep(wait) => {}
-                        () = stop.stopped() => break,
-                    }
-                    let result = match kind {
-                        SyncKind::PullRequests => engine.run_pulls(&tenant, &alias, Coverage::Window(interval(&pattern))).await,
-                        _ => engine.run(&tenant, &alias, kind).await,
-                    };
-                    match result {
-                        Ok(report) => info!(tenant, alias, kind = kind.as_str(), status = report.status.as_str(), calls = report.calls, "scheduled sync done"),
-                        Err(err) => warn!(tenant, alias, kind = kind.as_str(), error = %err, "scheduled sync failed"),
-                    }
+        start_account(&engine, &rt, shutdown);
+    }
+}
+
+/// Starts the schedules of one account. They end with the shutdown, or at their first wake-up
+/// after the account was removed.
+pub fn start_account(engine: &Arc<SyncEngine>, rt: &Arc<AccountRuntime>, shutdown: &Shutdown) {
+    let schedule = &rt.account.schedule;
+    for (kind, pattern) in [
+        (SyncKind::Identities, schedule.identities.clone()),
+        (SyncKind::Repositories, schedule.repositories.clone()),
+        (SyncKind::PullRequests, schedule.pull_requests.clone()),
+    ] {
+        let Ok(cron) = pattern.parse::<Cron>() else {
+            warn!(account = %rt.key, pattern, "invalid schedule skipped");
+            continue;
+        };
+        let engine = Arc::clone(engine);
+        let (tenant, alias) = (rt.key.tenant.clone(), rt.key.alias.clone());
+        let stop = shutdown.clone();
+        shutdown.spawn(async move {
+            while let Ok(next) = cron.find_next_occurrence(&Utc::now(), false) {
+                let wait = (next - Utc::now()).to_std().unwrap_or_default();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stop.stopped() => break,
                 }
-            });
-        }
+                if engine.runtime(&tenant, &alias).is_err() {
+                    break; // removed through the admin API
+                }
+                let result = match kind {
+                    SyncKind::PullRequests => engine.run_pulls(&tenant, &alias, Coverage::Window(interval(&pattern))).await,
+                    _ => engine.run(&tenant, &alias, kind).await,
+                };
+                match result {
+                    Ok(report) => info!(tenant, alias, kind = kind.as_str(), status = report.status.as_str(), calls = report.calls, "scheduled sync done"),
+                    Err(err) => warn!(tenant, alias, kind = kind.as_str(), error = %err, "scheduled sync failed"),
+                }
+            }
+        });
     }
 }
 

@@ -738,3 +738,104 @@ async fn scheduled_pull_request_passes_keep_to_their_budget_and_reach_every_repo
         "the rotation reached the changed repository within {passes} passes"
     );
 }
+
+#[tokio::test]
+async fn accounts_added_through_the_admin_api_sync_survive_a_restart_and_can_be_removed() {
+    let mut s = setup("", ADMIN, generous()).await;
+    let password = s.h.path("direct-password");
+    std::fs::write(&password, bitbucket_sim::credentials::ADMIN_PASSWORD).unwrap();
+    let sim_url = s.sim.config().base_url.clone();
+    let body = serde_json::json!({
+        "alias": "direct",
+        "kind": "server-direct",
+        "url": sim_url,
+        "auth": { "kind": "basic", "username": "admin", "password": { "file": password } },
+        "limits": { "concurrency": 4, "rate_per_second": 1000.0, "burst": 1000 },
+    });
+    let base = format!("http://{}", s.h.broker.api_addr);
+    let created =
+        s.h.http
+            .post(format!("{base}/api/v1/accounts"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    // The same alias twice, and a relative secret path, are refused with reasons.
+    let again =
+        s.h.http
+            .post(format!("{base}/api/v1/accounts"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(again.status(), 409);
+    let mut relative = body.clone();
+    relative["alias"] = "other".into();
+    relative["auth"]["password"]["file"] = "relative/path".into();
+    let refused =
+        s.h.http
+            .post(format!("{base}/api/v1/accounts"))
+            .bearer_auth(TOKEN)
+            .json(&relative)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("absolute"));
+
+    let sync =
+        s.h.http
+            .post(format!(
+                "{base}/api/v1/accounts/direct/sync?kind=repositories&wait=true"
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(sync.status(), 200);
+    let repos = s.api("/api/v1/repos?alias=direct&limit=1000").await;
+    assert_eq!(repos.as_array().unwrap().len(), s.sim.repos().len());
+
+    // A restart on the same store brings the account back.
+    assert!(s.h.broker.shutdown().await);
+    let (broker, shutdown) = s.h.start_broker(None).await;
+    s.h.broker = broker;
+    s.h.broker_shutdown = shutdown;
+    let accounts = s.api("/api/v1/accounts").await;
+    let aliases: Vec<&str> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alias"].as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, [ALIAS, "direct"]);
+
+    // Removing it drops its data; a config-file account cannot be removed through the API.
+    let base = format!("http://{}", s.h.broker.api_addr);
+    let removed =
+        s.h.http
+            .delete(format!("{base}/api/v1/accounts/direct"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert!(
+        s.api("/api/v1/repos?alias=direct")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let config_owned =
+        s.h.http
+            .delete(format!("{base}/api/v1/accounts/{ALIAS}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(config_owned.status(), 409);
+}
