@@ -160,24 +160,19 @@ pub async fn commits(
             .get("merges")
             .map(|s| s.to_lowercase())
             .unwrap_or_else(|| "include".into());
+        // Filter on indices (parents and touched paths are cheap); derive full commits only
+        // for the page, so a deep page of a large history stays cheap.
         let matching = view
             .log(until, since)
-            .filter_map(|i| view.commit(i))
-            .filter(|c| match merges.as_str() {
-                "exclude" => c.parents.len() < 2,
-                "only" => c.parents.len() > 1,
+            .filter(|&i| match merges.as_str() {
+                "exclude" => view.parents(i).len() < 2,
+                "only" => view.parents(i).len() > 1,
                 _ => true,
             })
-            .filter(|c| {
-                path.as_ref().is_none_or(|p| {
-                    c.touched
-                        .iter()
-                        .any(|t| t == p || t.starts_with(&format!("{p}/")))
-                })
-            });
+            .filter(|&i| path.as_ref().is_none_or(|p| view.touches(i, p)));
         let with_counts = q.get("withCounts").is_some_and(|v| v == "true");
         if with_counts {
-            let all: Vec<_> = matching.collect();
+            let all: Vec<_> = matching.filter_map(|i| view.commit(i)).collect();
             let mut authors: Vec<&str> = all.iter().map(|c| c.author.email.as_str()).collect();
             authors.sort_unstable();
             authors.dedup();
@@ -187,7 +182,13 @@ pub async fn commits(
             body["totalCount"] = json!(total);
             return Ok(json(body));
         }
-        Ok(json(page.page(matching, |c| render.commit(view, &c))))
+        let (window, last) = page.take(matching);
+        let values = window
+            .into_iter()
+            .filter_map(|i| view.commit(i))
+            .map(|c| render.commit(view, &c))
+            .collect();
+        Ok(json(page.envelope(values, last)))
     })
 }
 
