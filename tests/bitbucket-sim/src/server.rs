@@ -134,6 +134,26 @@ impl Simulator {
         self.shared.read().world.groups.clone()
     }
 
+    /// `(project key, slug)` of every repository, in id order (cheap, unlike [`Simulator::repos`]).
+    pub fn repo_names(&self) -> Vec<(String, String)> {
+        let data = self.shared.read();
+        let world = &data.world;
+        world
+            .repos
+            .iter()
+            .map(|r| {
+                (
+                    world
+                        .projects
+                        .get(r.project)
+                        .map(|p| p.key.clone())
+                        .unwrap_or_default(),
+                    r.slug.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// Every repository, in id order.
     pub fn repos(&self) -> Vec<RepoInfo> {
         let data = self.shared.read();

@@ -26,9 +26,13 @@ pub async fn pull_request_settings(
     let data = shared.read();
     with_view(&data, &caller, &p, |view| {
         let count = 1 + derive(view.repo.seed, "approvers", 0) % 3;
-        let required = match view.repo.settings_shape {
-            SettingsShape::Object => json!({"enabled": true, "count": count.to_string()}),
-            SettingsShape::Integer => json!(count),
+        // 9.x sends `{enabled, count: "2"}` for both; older servers plain integers.
+        let (required, builds) = match view.repo.settings_shape {
+            SettingsShape::Object => (
+                json!({"enabled": true, "count": count.to_string()}),
+                json!({"enabled": true, "count": "1"}),
+            ),
+            SettingsShape::Integer => (json!(count), json!(1)),
         };
         let no_ff = strategy("no-ff", "Merge commit", "--no-ff", true);
         Ok(json(json!({
@@ -40,7 +44,7 @@ pub async fn pull_request_settings(
             "requiredAllApprovers": false,
             "requiredAllTasksComplete": true,
             "requiredApprovers": required,
-            "requiredSuccessfulBuilds": 1,
+            "requiredSuccessfulBuilds": builds,
             "unapproveOnUpdate": true,
         })))
     })

@@ -295,3 +295,33 @@ pub async fn crawl(router: &Router, auth: &Auth, max_repos: usize, limit: u32) -
     }
     out
 }
+
+/// One POST a test webhook receiver got.
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// A webhook receiver on 127.0.0.1:0; returns its URL and the stream of requests.
+pub async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    use axum::extract::State;
+    use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+    let (tx, rx) = unbounded_channel();
+    let app = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State(tx): State<UnboundedSender<Received>>,
+                 headers: HeaderMap,
+                 body: bytes::Bytes| async move {
+                    let _ = tx.send(Received { headers, body });
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
