@@ -66,15 +66,21 @@ impl Simulator {
         api::router(Arc::clone(&self.shared)).merge(control::router(self.clone()))
     }
 
-    /// Serves on an already-bound listener until `shutdown` completes, then drains.
+    /// Serves on an already-bound listener until `shutdown` completes, then drains in-flight
+    /// requests and (for up to five seconds) queued webhook deliveries.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.shared
+            .hooks
+            .drain(std::time::Duration::from_secs(5))
+            .await;
+        served
     }
 
     /// Number of repositories (cheap, unlike [`Simulator::repos`]).
