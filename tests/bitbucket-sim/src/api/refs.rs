@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, with_view};
 use crate::auth::Caller;
 use crate::model::Ref;
@@ -23,10 +22,7 @@ pub async fn default_branch(
     Path(p): Path<RepoPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     with_view(&data, &caller, &p, |view| {
         let head = view
             .default_head()
@@ -80,10 +76,7 @@ pub async fn branches(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.branches);
     with_view(&data, &caller, &p, |view| {
         let mut refs = filtered(view.branches(), &q);
@@ -103,10 +96,7 @@ pub async fn tags(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.tags);
     with_view(&data, &caller, &p, |view| {
         let mut refs = filtered(view.tags(), &q);
@@ -127,10 +117,7 @@ pub async fn commits(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.commits);
     with_view(&data, &caller, &p, |view| {
         let slug = &view.repo.slug;
@@ -205,10 +192,7 @@ pub async fn commit(
     Path(p): Path<CommitPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let rp = RepoPath {
         key: p.key,
         slug: p.slug,

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, with_view};
 use crate::auth::Caller;
 use crate::model::SettingsShape;
@@ -61,10 +60,7 @@ pub async fn default_reviewer_conditions(
     Path(p): Path<RepoPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     with_view(&data, &caller, &p, |view| {
         let people = data.world.people(view.repo);
         if people.len() < 2 || derive(view.repo.seed, "default-reviewers", 0).is_multiple_of(3) {

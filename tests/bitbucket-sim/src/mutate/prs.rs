@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::git::{append_commit, refs_changed};
-use super::{MutationError, RepoRef, jobs_for, now_after, render, repo_index, user_id};
+use super::{MutationError, RepoRef, jobs_for, now_after, repo_index, user_id};
 use crate::Simulator;
 use crate::generate::commits::split;
 use crate::generate::pull_requests::{
@@ -98,7 +98,7 @@ fn pr_jobs(
     let Some(view) = data.view(idx) else {
         return Vec::new();
     };
-    let r = render(&sim.shared, data);
+    let r = sim.shared.render(data);
     let now = pr.updated_ms;
     let mut jobs = Vec::new();
     for event in events {
