@@ -198,3 +198,36 @@ async fn failed_deliveries_are_recorded_not_retried() {
     .json();
     assert_eq!(served[0]["outcome"], "failed");
 }
+
+#[tokio::test]
+async fn project_webhooks_hear_events_of_every_repo_in_the_project() {
+    let sim = tiny();
+    let repo = a_repo(&sim);
+    let (url, mut rx) = receiver().await;
+    let uri = format!("/rest/api/1.0/projects/{}/webhooks", repo.project);
+    let body = json!({"name": "p", "url": url, "events": ["repo:refs_changed"], "configuration": {"secret": SECRET}});
+    let created = post_json(&sim.router(), &uri, &admin(&sim), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    assert_eq!(created.json()["scopeType"], "project");
+    sim.create_tag(&repo, "v42.0.0", None, false).unwrap();
+    let payload = verified(&rx.recv().await.unwrap(), "repo:refs_changed");
+    assert_eq!(payload["changes"][0]["ref"]["type"], "TAG");
+    assert_eq!(payload["changes"][0]["type"], "ADD");
+    assert_eq!(payload["changes"][0]["fromHash"], "0".repeat(40));
+    // alice may read the project but not administer its webhooks.
+    let refused = post_json(
+        &sim.router(),
+        &uri,
+        &common::alice(&sim),
+        json!({"name": "x", "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
+    assert!(
+        matches!(
+            refused.status,
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND
+        ),
+        "{}",
+        refused.status
+    );
+}
