@@ -259,8 +259,19 @@ async fn gate(State(shared): Sim, matched: MatchedPath, mut req: Request, next: 
         return ApiError::rate_limited(limited.send_header.then_some(limited.retry_after_secs))
             .into_response();
     }
+    let identity = caller.user.zip(caller.username.clone());
     req.extensions_mut().insert(caller);
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    // Real servers name the authenticated user in every response (seen in recorded headers).
+    if let Some((id, name)) = identity
+        && let (Ok(id), Ok(name)) = (
+            http::HeaderValue::from_str(&id.to_string()),
+            http::HeaderValue::from_str(&name),
+        )
+    {
+        response.headers_mut().insert("x-auserid", id);
+        response.headers_mut().insert("x-ausername", name);
+    }
     match plan.slow_body_bytes_per_sec {
         Some(rate) => slow(response, rate).await,
         None => response,
