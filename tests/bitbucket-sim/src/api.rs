@@ -44,7 +44,9 @@ pub struct RepoPath {
     pub slug: String,
 }
 
-/// The repository index, or 404 when it does not exist *or* the caller may not see it.
+/// The repository index, or 404 when it does not exist *or* the caller may not see it: a
+/// repository in a project the caller cannot see is reported as a missing project, unless the
+/// repository itself is public.
 pub fn visible_repo(
     data: &Data,
     caller: &Caller,
@@ -55,20 +57,21 @@ pub fn visible_repo(
     let world = &data.world;
     let project = world
         .project_index(key)
-        .filter(|&p| {
-            permissions::can_see_project(world, caller, p)
-                || world.repos.iter().any(|r| r.project == p && r.public)
-        })
         .ok_or_else(|| ApiError::no_such_project(key))?;
-    world
-        .repo_index(project, slug)
-        .filter(|&r| {
-            world
-                .repos
-                .get(r)
-                .is_some_and(|repo| permissions::can_see_repo(world, caller, repo))
-        })
-        .ok_or_else(|| ApiError::no_such_repo(slug))
+    let repo = world.repo_index(project, slug);
+    if let Some(r) = repo.filter(|&r| {
+        world
+            .repos
+            .get(r)
+            .is_some_and(|repo| permissions::can_see_repo(world, caller, repo))
+    }) {
+        return Ok(r);
+    }
+    if permissions::can_see_project(world, caller, project) {
+        Err(ApiError::no_such_repo(slug))
+    } else {
+        Err(ApiError::no_such_project(key))
+    }
 }
 
 /// Runs `f` on the visible repository's view (404 when missing or invisible).
@@ -87,8 +90,25 @@ pub fn with_view<T>(
 
 /// The API router (without the `/sim` control API).
 pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .merge(core_routes())
+        .merge(repo_routes())
+        .route(
+            "/rest/default-reviewers/{ver}/projects/{key}/repos/{slug}/conditions",
+            get(settings::default_reviewer_conditions),
+        )
+        .route(
+            "/rest/branch-permissions/{ver}/projects/{key}/repos/{slug}/restrictions",
+            get(settings::branch_restrictions),
+        )
+        .route("/rest/oauth2/{ver}/token", post(oauth::token))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
+        .with_state(shared)
+}
+
+/// Server-wide and project-level endpoints.
+fn core_routes() -> Router<Arc<Shared>> {
     let api = "/rest/api/{ver}";
-    let repo = "/rest/api/{ver}/projects/{key}/repos/{slug}";
     Router::new()
         .route(
             &format!("{api}/application-properties"),
@@ -112,6 +132,23 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(webhooks::list_project).post(webhooks::create_project),
         )
         .route(&format!("{api}/repos"), get(projects::list_all_repos))
+        .route(&format!("{api}/users"), get(users::list_users))
+        .route(&format!("{api}/users/{{user}}"), get(users::get_user))
+        .route(&format!("{api}/admin/groups"), get(users::admin_groups))
+        .route(
+            &format!("{api}/admin/groups/more-members"),
+            get(users::admin_group_members),
+        )
+        .route(
+            &format!("{api}/admin/users/more-members"),
+            get(users::admin_user_groups),
+        )
+}
+
+/// Endpoints of one repository.
+fn repo_routes() -> Router<Arc<Shared>> {
+    let repo = "/rest/api/{ver}/projects/{key}/repos/{slug}";
+    Router::new()
         .route(repo, get(projects::get_repo))
         .route(&format!("{repo}/default-branch"), get(refs::default_branch))
         .route(
@@ -148,28 +185,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
             &format!("{repo}/webhooks"),
             get(webhooks::list_repo).post(webhooks::create_repo),
         )
-        .route(&format!("{api}/users"), get(users::list_users))
-        .route(&format!("{api}/users/{{user}}"), get(users::get_user))
-        .route(&format!("{api}/admin/groups"), get(users::admin_groups))
-        .route(
-            &format!("{api}/admin/groups/more-members"),
-            get(users::admin_group_members),
-        )
-        .route(
-            &format!("{api}/admin/users/more-members"),
-            get(users::admin_user_groups),
-        )
-        .route(
-            "/rest/default-reviewers/{ver}/projects/{key}/repos/{slug}/conditions",
-            get(settings::default_reviewer_conditions),
-        )
-        .route(
-            "/rest/branch-permissions/{ver}/projects/{key}/repos/{slug}/restrictions",
-            get(settings::branch_restrictions),
-        )
-        .route("/rest/oauth2/{ver}/token", post(oauth::token))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
-        .with_state(shared)
 }
 
 /// The endpoint template of a matched route, with the API version normalised:
@@ -244,8 +259,19 @@ async fn gate(State(shared): Sim, matched: MatchedPath, mut req: Request, next: 
         return ApiError::rate_limited(limited.send_header.then_some(limited.retry_after_secs))
             .into_response();
     }
+    let identity = caller.user.zip(caller.username.clone());
     req.extensions_mut().insert(caller);
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    // Real servers name the authenticated user in every response (seen in recorded headers).
+    if let Some((id, name)) = identity
+        && let (Ok(id), Ok(name)) = (
+            http::HeaderValue::from_str(&id.to_string()),
+            http::HeaderValue::from_str(&name),
+        )
+    {
+        response.headers_mut().insert("x-auserid", id);
+        response.headers_mut().insert("x-ausername", name);
+    }
     match plan.slow_body_bytes_per_sec {
         Some(rate) => slow(response, rate).await,
         None => response,

@@ -53,8 +53,8 @@ impl Profile {
                 groups: 60,
                 projects: 250,
                 repos: 10_000,
-                max_commits: 300,
-                max_pull_requests: 60,
+                max_commits: 270,
+                max_pull_requests: 72,
             },
         }
     }

@@ -40,6 +40,9 @@ struct Args {
     webhook_secret: Option<String>,
 }
 
+/// Exit status for invalid configuration (EX_CONFIG-style, before any port is bound).
+const EXIT_BAD_CONFIG: u8 = 64;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -47,7 +50,12 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    match run(Args::parse()).await {
+    let args = Args::parse();
+    if !(args.rate_limit_refill.is_finite() && args.rate_limit_refill >= 0.0) {
+        eprintln!("bitbucket-sim: --rate-limit-refill must be a non-negative number");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bitbucket-sim: {e:#}");
@@ -57,9 +65,6 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    if !(args.rate_limit_refill.is_finite() && args.rate_limit_refill >= 0.0) {
-        anyhow::bail!("--rate-limit-refill must be a non-negative number");
-    }
     let config = SimConfig {
         seed: args.seed,
         profile: args.profile,

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Simulator;
-use crate::api::render::Render;
 use crate::state::{Data, HookScope, Shared};
 use crate::webhooks::Job;
 
@@ -116,13 +115,6 @@ fn jobs_for(
             body: body.clone(),
         })
         .collect()
-}
-
-fn render<'a>(shared: &'a Shared, data: &'a Data) -> Render<'a> {
-    Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    }
 }
 
 impl Simulator {

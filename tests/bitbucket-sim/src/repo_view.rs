@@ -194,7 +194,28 @@ impl<'a> RepoView<'a> {
         commits::commit_id(self.repo.seed, index)
     }
 
-    fn parents(&self, index: u64) -> Vec<u64> {
+    /// Whether a commit touched `path` (a file, or any file under a directory).
+    pub fn touches(&self, index: u64, path: &str) -> bool {
+        let hit = |t: &String| {
+            t == path
+                || t.strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        match self.overlay.and_then(|o| o.commits.get(&index)) {
+            Some(p) => p.commit.touched.iter().any(hit),
+            None => {
+                let (branch, pos) = split(index);
+                if branch == MAIN && pos == 0 {
+                    // The initial commit added the whole tree: no need to clone it.
+                    self.history.files.iter().any(hit)
+                } else {
+                    self.history.touched(index).iter().any(hit)
+                }
+            }
+        }
+    }
+
+    pub fn parents(&self, index: u64) -> Vec<u64> {
         match self.overlay.and_then(|o| o.commits.get(&index)) {
             Some(p) => p.commit.parents.clone(),
             None => self.history.parents(index),
@@ -214,6 +235,7 @@ impl<'a> RepoView<'a> {
             view: self,
             heap: BinaryHeap::new(),
             state: HashMap::new(),
+            included: 0,
         };
         log.push(until, false);
         if let Some(s) = since {
@@ -302,41 +324,60 @@ fn branch_ref(name: &str, target: u64) -> Ref {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Included,
+    /// Reachable from `since`.
+    Excluded,
+    Done,
+}
+
 /// A revision walk in git's default order (newest commit date first), with `since` exclusion.
 pub struct Log<'v, 'a> {
     view: &'v RepoView<'a>,
     heap: BinaryHeap<(i64, Reverse<u64>)>,
-    /// Per seen commit: whether it is excluded (reachable from `since`).
-    state: HashMap<u64, bool>,
+    /// Per seen commit: queued (included or excluded) or done.
+    state: HashMap<u64, Mark>,
+    /// Commits in the heap still marked included: the walk ends when none are left.
+    included: usize,
 }
 
 impl Log<'_, '_> {
     fn push(&mut self, commit: u64, excluded: bool) {
         match self.state.get(&commit) {
-            Some(&e) if e || !excluded => return,
-            Some(_) => {
-                // Seen as included, now reached from `since`: exclusion wins (not yet popped,
-                // since children are always newer than parents).
-                self.state.insert(commit, true);
-                return;
+            // Reached again from `since` while still queued: exclusion wins. (A popped commit
+            // cannot be reached again: children are always newer than their parents.)
+            Some(Mark::Included) if excluded => {
+                self.state.insert(commit, Mark::Excluded);
+                self.included -= 1;
             }
-            None => {}
+            Some(_) => {}
+            None => {
+                self.state.insert(
+                    commit,
+                    if excluded {
+                        Mark::Excluded
+                    } else {
+                        Mark::Included
+                    },
+                );
+                self.included += usize::from(!excluded);
+                self.heap
+                    .push((self.view.timestamp(commit), Reverse(commit)));
+            }
         }
-        self.state.insert(commit, excluded);
-        self.heap
-            .push((self.view.timestamp(commit), Reverse(commit)));
     }
 
     fn next_with_floor(&mut self, floor: i64) -> Option<u64> {
-        loop {
-            if !self.state_has_included() {
-                return None;
-            }
+        while self.included > 0 {
             let (ts, Reverse(commit)) = self.heap.pop()?;
+            let excluded = self.state.insert(commit, Mark::Done) != Some(Mark::Included);
+            if !excluded {
+                self.included -= 1;
+            }
             if ts < floor {
                 return None;
             }
-            let excluded = self.state.get(&commit).copied().unwrap_or(true);
             for p in self.view.parents(commit) {
                 self.push(p, excluded);
             }
@@ -344,12 +385,7 @@ impl Log<'_, '_> {
                 return Some(commit);
             }
         }
-    }
-
-    fn state_has_included(&self) -> bool {
-        self.heap
-            .iter()
-            .any(|(_, Reverse(c))| self.state.get(c) == Some(&false))
+        None
     }
 }
 

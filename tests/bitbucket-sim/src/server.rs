@@ -66,15 +66,21 @@ impl Simulator {
         api::router(Arc::clone(&self.shared)).merge(control::router(self.clone()))
     }
 
-    /// Serves on an already-bound listener until `shutdown` completes, then drains.
+    /// Serves on an already-bound listener until `shutdown` completes, then drains in-flight
+    /// requests and (for up to five seconds) queued webhook deliveries.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.shared
+            .hooks
+            .drain(std::time::Duration::from_secs(5))
+            .await;
+        served
     }
 
     /// Number of repositories (cheap, unlike [`Simulator::repos`]).
@@ -132,6 +138,26 @@ impl Simulator {
 
     pub fn groups(&self) -> Vec<Group> {
         self.shared.read().world.groups.clone()
+    }
+
+    /// `(project key, slug)` of every repository, in id order (cheap, unlike [`Simulator::repos`]).
+    pub fn repo_names(&self) -> Vec<(String, String)> {
+        let data = self.shared.read();
+        let world = &data.world;
+        world
+            .repos
+            .iter()
+            .map(|r| {
+                (
+                    world
+                        .projects
+                        .get(r.project)
+                        .map(|p| p.key.clone())
+                        .unwrap_or_default(),
+                    r.slug.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Every repository, in id order.

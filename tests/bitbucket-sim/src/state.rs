@@ -6,6 +6,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
+use crate::api::render::Render;
 use crate::auth::OAuthStore;
 use crate::config::SimConfig;
 use crate::counters::CounterStore;
@@ -95,6 +96,14 @@ impl Shared {
 
     pub fn read(&self) -> RwLockReadGuard<'_, Data> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The JSON renderer over `data`, with this server's base URL for links.
+    pub fn render<'a>(&'a self, data: &'a Data) -> Render<'a> {
+        Render {
+            world: &data.world,
+            base: &self.config.base_url,
+        }
     }
 
     pub fn write(&self) -> RwLockWriteGuard<'_, Data> {

@@ -94,6 +94,7 @@ pub struct Dispatcher {
     capacity: usize,
     timeout: Duration,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
     log: Arc<Log>,
 }
 
@@ -106,6 +107,7 @@ impl Dispatcher {
             capacity: capacity.max(1),
             timeout,
             sender: Mutex::new(None),
+            worker: Mutex::new(None),
             log: Arc::new(Log {
                 items: Mutex::new(Vec::new()),
                 count,
@@ -119,7 +121,8 @@ impl Dispatcher {
         if slot.as_ref().is_none_or(|s| s.is_closed()) {
             let handle = tokio::runtime::Handle::try_current().ok()?;
             let (tx, rx) = mpsc::channel(self.capacity);
-            handle.spawn(worker(rx, Arc::clone(&self.log), self.timeout));
+            let task = handle.spawn(worker(rx, Arc::clone(&self.log), self.timeout));
+            *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
             *slot = Some(tx);
         }
         slot.clone()
@@ -173,6 +176,17 @@ impl Dispatcher {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Stops taking new events and waits up to `grace` for the queued ones to be delivered.
+    pub async fn drain(&self, grace: Duration) {
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let task = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task
+            && tokio::time::timeout(grace, task).await.is_err()
+        {
+            tracing::warn!(?grace, "webhook queue not drained before shutdown");
+        }
     }
 
     /// Waits until at least `n` deliveries have been recorded.

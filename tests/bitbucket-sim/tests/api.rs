@@ -425,6 +425,45 @@ async fn files_browse_and_raw_agree() {
 }
 
 #[tokio::test]
+async fn file_line_pages_follow_next_page_start_to_the_whole_file() {
+    let sim = tiny();
+    let repo = first_repo_with(&sim, |r| r.files.iter().any(|f| f == "README.md"));
+    let base = format!(
+        "/rest/api/1.0/projects/{}/repos/{}",
+        repo.project_key, repo.slug
+    );
+    let router = sim.router();
+    let raw = get(&router, &format!("{base}/raw/README.md"), &admin(&sim))
+        .await
+        .text();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    loop {
+        let page = get(
+            &router,
+            &format!("{base}/browse/README.md?start={start}&limit=2"),
+            &admin(&sim),
+        )
+        .await
+        .json();
+        lines.extend(
+            page["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["text"].as_str().unwrap().to_owned()),
+        );
+        if page["isLastPage"] == true {
+            break;
+        }
+        let next = page["nextPageStart"].as_u64().unwrap();
+        assert!(next > start, "pages move forward");
+        start = next;
+    }
+    assert_eq!(lines.join("\n"), raw.trim_end_matches('\n'));
+}
+
+#[tokio::test]
 async fn pull_requests_filter_by_state_and_participant() {
     let sim = Simulator::new(SimConfig::unlimited(Profile::Demo));
     let repo = first_repo_with(&sim, |r| r.pull_requests >= 10);

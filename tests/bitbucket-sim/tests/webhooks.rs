@@ -3,17 +3,11 @@
 
 mod common;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use bitbucket_sim::webhooks::signature;
 use bitbucket_sim::{NewPullRequest, Outcome, PushRequest, RepoRef, Simulator};
-use common::{admin, post_json, tiny};
+use common::{Received, admin, post_json, receiver, tiny};
 use http::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 #[test]
 fn signature_matches_the_recorded_test_vector() {
@@ -22,34 +16,6 @@ fn signature_matches_the_recorded_test_vector() {
         signature("Gkvl$k$wyNpQAF42", body),
         "sha256=f205c729821c6954aff2afe72b965c34015b4baf96ea8ddc2cc44999c014a035"
     );
-}
-
-/// One POST the receiver got.
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-/// A webhook receiver on 127.0.0.1:0; returns its URL and the stream of requests.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(tx): State<mpsc::UnboundedSender<Received>>,
-                 headers: HeaderMap,
-                 body: Bytes| async move {
-                    let _ = tx.send(Received { headers, body });
-                    StatusCode::NO_CONTENT
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
 }
 
 const SECRET: &str = "it's a secret";
@@ -231,4 +197,37 @@ async fn failed_deliveries_are_recorded_not_retried() {
     .await
     .json();
     assert_eq!(served[0]["outcome"], "failed");
+}
+
+#[tokio::test]
+async fn project_webhooks_hear_events_of_every_repo_in_the_project() {
+    let sim = tiny();
+    let repo = a_repo(&sim);
+    let (url, mut rx) = receiver().await;
+    let uri = format!("/rest/api/1.0/projects/{}/webhooks", repo.project);
+    let body = json!({"name": "p", "url": url, "events": ["repo:refs_changed"], "configuration": {"secret": SECRET}});
+    let created = post_json(&sim.router(), &uri, &admin(&sim), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    assert_eq!(created.json()["scopeType"], "project");
+    sim.create_tag(&repo, "v42.0.0", None, false).unwrap();
+    let payload = verified(&rx.recv().await.unwrap(), "repo:refs_changed");
+    assert_eq!(payload["changes"][0]["ref"]["type"], "TAG");
+    assert_eq!(payload["changes"][0]["type"], "ADD");
+    assert_eq!(payload["changes"][0]["fromHash"], "0".repeat(40));
+    // alice may read the project but not administer its webhooks.
+    let refused = post_json(
+        &sim.router(),
+        &uri,
+        &common::alice(&sim),
+        json!({"name": "x", "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
+    assert!(
+        matches!(
+            refused.status,
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND
+        ),
+        "{}",
+        refused.status
+    );
 }

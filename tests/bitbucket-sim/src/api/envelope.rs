@@ -43,6 +43,11 @@ impl PageRequest {
 
     /// The envelope around an already-cut window.
     pub fn envelope(&self, values: Vec<Value>, is_last: bool) -> Value {
+        self.envelope_named("values", values, is_last)
+    }
+
+    /// The envelope with the items under another name (`lines` for file content pages).
+    pub fn envelope_named(&self, field: &str, values: Vec<Value>, is_last: bool) -> Value {
         let size = values.len();
         let mut page = Map::new();
         page.insert("size".into(), json!(size));
@@ -52,7 +57,7 @@ impl PageRequest {
         if !is_last {
             page.insert("nextPageStart".into(), json!(self.start + size as u64));
         }
-        page.insert("values".into(), Value::Array(values));
+        page.insert(field.into(), Value::Array(values));
         Value::Object(page)
     }
 

@@ -177,15 +177,8 @@ fn browse_path(
             let bytes = view.file_bytes(source);
             let text = String::from_utf8_lossy(&bytes);
             let (lines, last) = page.take(text.lines());
-            let mut body = page.envelope(Vec::new(), last);
-            if let Some(obj) = body.as_object_mut() {
-                obj.remove("values");
-                obj.insert(
-                    "lines".into(),
-                    lines.iter().map(|l| json!({"text": l})).collect(),
-                );
-            }
-            return Ok(json(body));
+            let lines = lines.iter().map(|l| json!({"text": l})).collect();
+            return Ok(json(page.envelope_named("lines", lines, last)));
         }
         if !dir {
             return Err(ApiError::no_such_path(&path, &rev));

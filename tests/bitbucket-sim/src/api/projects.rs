@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, visible_repo};
 use crate::auth::Caller;
 use crate::permissions;
@@ -33,10 +32,7 @@ pub async fn list_projects(
     caller.require()?;
     let data = shared.read();
     let world = &data.world;
-    let render = Render {
-        world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let name = q.get("name").map(|s| s.to_lowercase());
     let page = PageRequest::from_query(&q, shared.config.page_caps.projects);
     let visible = world
@@ -78,10 +74,7 @@ pub async fn get_project(
 ) -> Result<Response, ApiError> {
     let data = shared.read();
     let idx = visible_project(&data, &caller, &p.key)?;
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     Ok(json(
         data.world
             .projects
@@ -121,10 +114,7 @@ pub async fn list_project_repos(
     let data = shared.read();
     let idx = visible_project(&data, &caller, &p.key)?;
     let world = &data.world;
-    let render = Render {
-        world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.repos);
     let repos = world.repos.iter().filter(|r| r.project == idx);
     Ok(json(page.page(repos, |r| render.repo(r))))
@@ -140,10 +130,7 @@ pub async fn list_all_repos(
     caller.require()?;
     let data = shared.read();
     let world = &data.world;
-    let render = Render {
-        world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let project_name = q.get("projectname").map(|s| s.to_lowercase());
     let name = q.get("name").map(|s| s.to_lowercase());
     let page = PageRequest::from_query(&q, shared.config.page_caps.repos);
@@ -172,10 +159,7 @@ pub async fn get_repo(
 ) -> Result<Response, ApiError> {
     let data = shared.read();
     let idx = visible_repo(&data, &caller, &p.key, &p.slug)?;
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     Ok(json(
         data.world
             .repos

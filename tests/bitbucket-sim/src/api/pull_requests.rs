@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, with_view};
 use crate::auth::Caller;
 use crate::generate::World;
@@ -87,10 +86,7 @@ pub async fn list(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.pull_requests);
     let state = match q.get("state").map(|s| s.to_ascii_uppercase()).as_deref() {
         None | Some("OPEN") => Some(PrState::Open),
@@ -129,10 +125,7 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     let (rp, id) = p.split()?;
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     with_view(&data, &caller, &rp, |view| {
         let pr = view
             .pull_request(id)
@@ -149,10 +142,7 @@ pub async fn activities(
 ) -> Result<Response, ApiError> {
     let (rp, id) = p.split()?;
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.activities);
     with_view(&data, &caller, &rp, |view| {
         let pr = view
@@ -172,10 +162,7 @@ pub async fn participants(
 ) -> Result<Response, ApiError> {
     let (rp, id) = p.split()?;
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.participants);
     with_view(&data, &caller, &rp, |view| {
         let pr = view

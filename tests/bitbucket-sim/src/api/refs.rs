@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, with_view};
 use crate::auth::Caller;
 use crate::model::Ref;
@@ -23,10 +22,7 @@ pub async fn default_branch(
     Path(p): Path<RepoPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     with_view(&data, &caller, &p, |view| {
         let head = view
             .default_head()
@@ -80,10 +76,7 @@ pub async fn branches(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.branches);
     with_view(&data, &caller, &p, |view| {
         let mut refs = filtered(view.branches(), &q);
@@ -103,10 +96,7 @@ pub async fn tags(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.tags);
     with_view(&data, &caller, &p, |view| {
         let mut refs = filtered(view.tags(), &q);
@@ -127,10 +117,7 @@ pub async fn commits(
     q: Query,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.commits);
     with_view(&data, &caller, &p, |view| {
         let slug = &view.repo.slug;
@@ -160,24 +147,19 @@ pub async fn commits(
             .get("merges")
             .map(|s| s.to_lowercase())
             .unwrap_or_else(|| "include".into());
+        // Filter on indices (parents and touched paths are cheap); derive full commits only
+        // for the page, so a deep page of a large history stays cheap.
         let matching = view
             .log(until, since)
-            .filter_map(|i| view.commit(i))
-            .filter(|c| match merges.as_str() {
-                "exclude" => c.parents.len() < 2,
-                "only" => c.parents.len() > 1,
+            .filter(|&i| match merges.as_str() {
+                "exclude" => view.parents(i).len() < 2,
+                "only" => view.parents(i).len() > 1,
                 _ => true,
             })
-            .filter(|c| {
-                path.as_ref().is_none_or(|p| {
-                    c.touched
-                        .iter()
-                        .any(|t| t == p || t.starts_with(&format!("{p}/")))
-                })
-            });
+            .filter(|&i| path.as_ref().is_none_or(|p| view.touches(i, p)));
         let with_counts = q.get("withCounts").is_some_and(|v| v == "true");
         if with_counts {
-            let all: Vec<_> = matching.collect();
+            let all: Vec<_> = matching.filter_map(|i| view.commit(i)).collect();
             let mut authors: Vec<&str> = all.iter().map(|c| c.author.email.as_str()).collect();
             authors.sort_unstable();
             authors.dedup();
@@ -187,7 +169,13 @@ pub async fn commits(
             body["totalCount"] = json!(total);
             return Ok(json(body));
         }
-        Ok(json(page.page(matching, |c| render.commit(view, &c))))
+        let (window, last) = page.take(matching);
+        let values = window
+            .into_iter()
+            .filter_map(|i| view.commit(i))
+            .map(|c| render.commit(view, &c))
+            .collect();
+        Ok(json(page.envelope(values, last)))
     })
 }
 
@@ -204,10 +192,7 @@ pub async fn commit(
     Path(p): Path<CommitPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let rp = RepoPath {
         key: p.key,
         slug: p.slug,

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, RepoPath, Sim, json, with_view};
 use crate::auth::Caller;
 use crate::model::SettingsShape;
@@ -26,9 +25,13 @@ pub async fn pull_request_settings(
     let data = shared.read();
     with_view(&data, &caller, &p, |view| {
         let count = 1 + derive(view.repo.seed, "approvers", 0) % 3;
-        let required = match view.repo.settings_shape {
-            SettingsShape::Object => json!({"enabled": true, "count": count.to_string()}),
-            SettingsShape::Integer => json!(count),
+        // 9.x sends `{enabled, count: "2"}` for both; older servers plain integers.
+        let (required, builds) = match view.repo.settings_shape {
+            SettingsShape::Object => (
+                json!({"enabled": true, "count": count.to_string()}),
+                json!({"enabled": true, "count": "1"}),
+            ),
+            SettingsShape::Integer => (json!(count), json!(1)),
         };
         let no_ff = strategy("no-ff", "Merge commit", "--no-ff", true);
         Ok(json(json!({
@@ -40,7 +43,7 @@ pub async fn pull_request_settings(
             "requiredAllApprovers": false,
             "requiredAllTasksComplete": true,
             "requiredApprovers": required,
-            "requiredSuccessfulBuilds": 1,
+            "requiredSuccessfulBuilds": builds,
             "unapproveOnUpdate": true,
         })))
     })
@@ -57,10 +60,7 @@ pub async fn default_reviewer_conditions(
     Path(p): Path<RepoPath>,
 ) -> Result<Response, ApiError> {
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     with_view(&data, &caller, &p, |view| {
         let people = data.world.people(view.repo);
         if people.len() < 2 || derive(view.repo.seed, "default-reviewers", 0).is_multiple_of(3) {

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::envelope::PageRequest;
 use super::errors::ApiError;
-use super::render::Render;
 use super::{Query, Sim, json};
 use crate::auth::Caller;
 use crate::model::User;
@@ -31,10 +30,7 @@ pub async fn list_users(
 ) -> Result<Response, ApiError> {
     caller.require()?;
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let page = PageRequest::from_query(&q, shared.config.page_caps.users);
     let users = data
         .world
@@ -56,10 +52,7 @@ pub async fn get_user(
 ) -> Result<Response, ApiError> {
     caller.require()?;
     let data = shared.read();
-    let render = Render {
-        world: &data.world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let user = data
         .world
         .user_index(&p.user)
@@ -108,10 +101,7 @@ pub async fn admin_group_members(
     require_admin(&caller)?;
     let data = shared.read();
     let world = &data.world;
-    let render = Render {
-        world,
-        base: &shared.config.base_url,
-    };
+    let render = shared.render(&data);
     let name = q
         .get("context")
         .ok_or_else(|| ApiError::bad_request("context is required"))?;

@@ -1,5 +1,6 @@
 //! Webhook registrations: list and create, per repository and per project.
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +31,12 @@ pub struct CreateWebhook {
     pub configuration: Option<Value>,
     #[serde(default, rename = "sslVerificationRequired")]
     pub ssl_verification_required: Option<bool>,
+}
+
+/// A malformed body is a 400 in Bitbucket's error envelope, not axum's plain-text rejection.
+fn parse(body: Result<Json<CreateWebhook>, JsonRejection>) -> Result<CreateWebhook, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::bad_request(format!("Invalid webhook: {}", e.body_text())))
 }
 
 fn yes() -> bool {
@@ -164,10 +171,10 @@ pub async fn create_repo(
     State(shared): Sim,
     Extension(caller): Extension<Caller>,
     Path(p): Path<RepoPath>,
-    Json(body): Json<CreateWebhook>,
+    body: Result<Json<CreateWebhook>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let scope = repo_scope(&shared, &caller, &p, true)?;
-    create(&shared, scope, body)
+    create(&shared, scope, parse(body)?)
 }
 
 pub async fn list_project(
@@ -184,8 +191,8 @@ pub async fn create_project(
     State(shared): Sim,
     Extension(caller): Extension<Caller>,
     Path(p): Path<KeyPath>,
-    Json(body): Json<CreateWebhook>,
+    body: Result<Json<CreateWebhook>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let scope = project_scope(&shared, &caller, &p.key, true)?;
-    create(&shared, scope, body)
+    create(&shared, scope, parse(body)?)
 }

@@ -270,18 +270,14 @@ impl<'a> History<'a> {
             user: None,
         });
         let ts = self.timestamp(idx);
-        let (message, touched) = if branch == MAIN && pos == 0 {
-            ("Initial commit".to_owned(), self.files.clone())
+        let message = if branch == MAIN && pos == 0 {
+            "Initial commit".to_owned()
         } else if branch == MAIN && self.is_merge(pos) {
             let side = self.commit_message(&mut self.rng("commit", index(SIDE, pos)));
             let name = format!("{}/{}", rng.word(BRANCH_PREFIXES), slugify(&side));
-            (
-                format!("Merge branch '{name}' into {}", self.repo.default_branch),
-                Vec::new(),
-            )
+            format!("Merge branch '{name}' into {}", self.repo.default_branch)
         } else {
-            let message = self.commit_message(&mut rng);
-            (message, self.touched(&mut rng))
+            self.commit_message(&mut rng)
         };
         // Authors sometimes wrote the change well before it was committed (rebases, amends).
         let author_ms = if rng.chance(0.15) {
@@ -298,7 +294,7 @@ impl<'a> History<'a> {
             committer_ms: ts,
             message,
             parents: self.parents(idx),
-            touched,
+            touched: self.touched(idx),
         }
     }
 
@@ -347,7 +343,17 @@ impl<'a> History<'a> {
         }
     }
 
-    fn touched(&self, rng: &mut SimRng) -> Vec<String> {
+    /// Paths a generated commit touched: everything for the initial commit, nothing for a
+    /// merge, one to four files otherwise. Derived on its own so path filters stay cheap.
+    pub fn touched(&self, idx: u64) -> Vec<String> {
+        let (branch, pos) = split(idx);
+        if branch == MAIN && pos == 0 {
+            return self.files.clone();
+        }
+        if branch == MAIN && self.is_merge(pos) {
+            return Vec::new();
+        }
+        let mut rng = self.rng("touched", idx);
         let n = rng.between(1, 4) as usize;
         let mut out: Vec<String> = (0..n)
             .filter_map(|_| rng.pick(&self.files).cloned())

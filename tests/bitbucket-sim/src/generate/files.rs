@@ -134,6 +134,8 @@ fn join(dir: &str, rest: &str) -> String {
     }
 }
 
+/// Adds one project's files under `dir`: `size` source/test pairs in the ecosystem's layout,
+/// its manifests and lock files, and sometimes vendored or generated files.
 fn project_files(
     add: &mut impl FnMut(String, FileKind),
     rng: &mut SimRng,
@@ -142,143 +144,107 @@ fn project_files(
     eco: Ecosystem,
     size: u64,
 ) {
-    let pkg = |kind: PackageFile| FileKind::Package(kind, name.to_owned());
     let module = name.replace('-', "_");
     for i in 0..size {
-        let noun = format!(
-            "{}{}",
-            rng.word(NOUNS),
-            if i >= NOUNS.len() as u64 {
-                i.to_string()
-            } else {
-                String::new()
-            }
-        );
-        match eco {
-            Ecosystem::Node(_) => {
-                add(join(dir, &format!("src/{noun}.js")), FileKind::Source);
-                add(join(dir, &format!("test/{noun}.test.js")), FileKind::Test);
-            }
-            Ecosystem::Python(_) => {
-                add(
-                    join(dir, &format!("src/{module}/{noun}.py")),
-                    FileKind::Source,
-                );
-                add(join(dir, &format!("tests/test_{noun}.py")), FileKind::Test);
-            }
-            Ecosystem::Java => {
-                let class: String = noun
-                    .chars()
-                    .take(1)
-                    .flat_map(char::to_uppercase)
-                    .chain(noun.chars().skip(1))
-                    .collect();
-                add(
-                    join(
-                        dir,
-                        &format!("src/main/java/com/acme/{module}/{class}.java"),
-                    ),
-                    FileKind::Source,
-                );
-                add(
-                    join(
-                        dir,
-                        &format!("src/test/java/com/acme/{module}/{class}Test.java"),
-                    ),
-                    FileKind::Test,
-                );
-            }
-            Ecosystem::Go => {
-                add(
-                    join(dir, &format!("internal/{noun}/{noun}.go")),
-                    FileKind::Source,
-                );
-                add(
-                    join(dir, &format!("internal/{noun}/{noun}_test.go")),
-                    FileKind::Test,
-                );
-            }
-            Ecosystem::DotNet => {
-                add(
-                    join(dir, &format!("src/{module}/{noun}.cs")),
-                    FileKind::Source,
-                );
-            }
-            Ecosystem::DocsOnly => add(join(dir, &format!("docs/{noun}.md")), FileKind::Doc),
+        let suffix = if i >= NOUNS.len() as u64 {
+            i.to_string()
+        } else {
+            String::new()
+        };
+        let noun = format!("{}{suffix}", rng.word(NOUNS));
+        for (path, kind) in source_pair(eco, &module, &noun) {
+            add(join(dir, &path), kind);
         }
     }
+    let pkg = |kind: PackageFile| FileKind::Package(kind, name.to_owned());
+    let mut extra = |path: &str, kind: FileKind| add(join(dir, path), kind);
     match eco {
         Ecosystem::Node(lock) => {
-            add(join(dir, "package.json"), pkg(PackageFile::PackageJson));
+            extra("package.json", pkg(PackageFile::PackageJson));
             let lock_name = match lock {
                 PackageFile::YarnV1 | PackageFile::YarnBerry => "yarn.lock",
                 PackageFile::PnpmLock => "pnpm-lock.yaml",
                 _ => "package-lock.json",
             };
-            add(join(dir, lock_name), pkg(lock));
-            add(join(dir, "src/index.js"), FileKind::Source);
+            extra(lock_name, pkg(lock));
+            extra("src/index.js", FileKind::Source);
             if rng.chance(0.15) {
-                add(
-                    join(dir, "node_modules/left-pad/index.js"),
-                    FileKind::Vendored,
-                );
-                add(
-                    join(dir, "node_modules/left-pad/package.json"),
-                    FileKind::Vendored,
-                );
+                extra("node_modules/left-pad/index.js", FileKind::Vendored);
+                extra("node_modules/left-pad/package.json", FileKind::Vendored);
             }
             if rng.chance(0.2) {
-                add(join(dir, "dist/bundle.min.js"), FileKind::Generated);
+                extra("dist/bundle.min.js", FileKind::Generated);
             }
         }
-        Ecosystem::Python(pipenv) => {
-            if pipenv {
-                add(join(dir, "Pipfile"), pkg(PackageFile::Pipfile));
-                add(join(dir, "Pipfile.lock"), pkg(PackageFile::PipfileLock));
-            } else {
-                add(
-                    join(dir, "requirements.txt"),
-                    pkg(PackageFile::Requirements),
-                );
-            }
-            add(
-                join(dir, &format!("src/{module}/__init__.py")),
-                FileKind::Source,
-            );
+        Ecosystem::Python(true) => {
+            extra("Pipfile", pkg(PackageFile::Pipfile));
+            extra("Pipfile.lock", pkg(PackageFile::PipfileLock));
+            extra(&format!("src/{module}/__init__.py"), FileKind::Source);
         }
-        Ecosystem::Java => add(join(dir, "pom.xml"), pkg(PackageFile::Pom)),
+        Ecosystem::Python(false) => {
+            extra("requirements.txt", pkg(PackageFile::Requirements));
+            extra(&format!("src/{module}/__init__.py"), FileKind::Source);
+        }
+        Ecosystem::Java => extra("pom.xml", pkg(PackageFile::Pom)),
         Ecosystem::Go => {
-            add(join(dir, "go.mod"), pkg(PackageFile::GoMod));
-            add(join(dir, "go.sum"), pkg(PackageFile::GoSum));
-            add(join(dir, "main.go"), FileKind::Source);
+            extra("go.mod", pkg(PackageFile::GoMod));
+            extra("go.sum", pkg(PackageFile::GoSum));
+            extra("main.go", FileKind::Source);
             if rng.chance(0.15) {
-                add(
-                    join(dir, "vendor/github.com/pkg/errors/errors.go"),
-                    FileKind::Vendored,
-                );
-                add(join(dir, "vendor/modules.txt"), FileKind::Vendored);
+                extra("vendor/github.com/pkg/errors/errors.go", FileKind::Vendored);
+                extra("vendor/modules.txt", FileKind::Vendored);
             }
             if rng.chance(0.2) {
-                add(join(dir, "api/v1/service.pb.go"), FileKind::Generated);
+                extra("api/v1/service.pb.go", FileKind::Generated);
             }
         }
         Ecosystem::DotNet => {
             let project = name.replace('-', ".");
-            add(
-                join(dir, &format!("src/{module}/{project}.csproj")),
+            extra(
+                &format!("src/{module}/{project}.csproj"),
                 pkg(PackageFile::Csproj),
             );
-            add(
-                join(dir, &format!("src/{module}/packages.lock.json")),
+            extra(
+                &format!("src/{module}/packages.lock.json"),
                 pkg(PackageFile::NugetLock),
             );
-            add(
-                join(dir, &format!("src/{module}/Program.cs")),
-                FileKind::Source,
-            );
+            extra(&format!("src/{module}/Program.cs"), FileKind::Source);
         }
-        Ecosystem::DocsOnly => add(join(dir, "mkdocs.yml"), FileKind::Generated),
+        Ecosystem::DocsOnly => extra("mkdocs.yml", FileKind::Generated),
     }
+}
+
+/// A source file and its test, where the ecosystem puts them.
+fn source_pair(eco: Ecosystem, module: &str, noun: &str) -> Vec<(String, FileKind)> {
+    let class: String = noun
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(noun.chars().skip(1))
+        .collect();
+    let (src, test) = match eco {
+        Ecosystem::Node(_) => (
+            format!("src/{noun}.js"),
+            Some(format!("test/{noun}.test.js")),
+        ),
+        Ecosystem::Python(_) => (
+            format!("src/{module}/{noun}.py"),
+            Some(format!("tests/test_{noun}.py")),
+        ),
+        Ecosystem::Java => (
+            format!("src/main/java/com/acme/{module}/{class}.java"),
+            Some(format!("src/test/java/com/acme/{module}/{class}Test.java")),
+        ),
+        Ecosystem::Go => (
+            format!("internal/{noun}/{noun}.go"),
+            Some(format!("internal/{noun}/{noun}_test.go")),
+        ),
+        Ecosystem::DotNet => (format!("src/{module}/{class}.cs"), None),
+        Ecosystem::DocsOnly => return vec![(format!("docs/{noun}.md"), FileKind::Doc)],
+    };
+    std::iter::once((src, FileKind::Source))
+        .chain(test.map(|t| (t, FileKind::Test)))
+        .collect()
 }
 
 /// The content of a generated file.

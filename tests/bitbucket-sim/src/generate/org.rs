@@ -206,7 +206,7 @@ fn descriptor(
         seed: repo_seed,
         commits,
         pull_requests,
-        archived: index % 19 == 11,
+        archived: index % 19 == 3,
         public: index % 23 == 5,
         forkable: !rng.chance(0.1),
         default_branch: default_branch.to_owned(),

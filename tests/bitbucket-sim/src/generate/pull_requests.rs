@@ -133,9 +133,8 @@ pub fn generate(history: &History<'_>, people: &[u32], id: u64) -> PullRequest {
     let repo = history.repo;
     let mut rng = SimRng::derived(repo.seed, "pull-request", id);
     let branch = history.pr_branch(id);
-    let from_commit = index(branch.number, branch.len.saturating_sub(1));
-    let created =
-        history.timestamp(from_commit) + HOUR_MS / 6 + rng.below(2 * HOUR_MS as u64) as i64;
+    let from = index(branch.number, branch.len.saturating_sub(1));
+    let created = history.timestamp(from) + HOUR_MS / 6 + rng.below(2 * HOUR_MS as u64) as i64;
     let author = rng.pick(people).copied().unwrap_or(1);
     let others: Vec<u32> = people.iter().copied().filter(|&u| u != author).collect();
     let mut reviewers: Vec<u32> = (0..rng.between(1, 3))
@@ -147,75 +146,22 @@ pub fn generate(history: &History<'_>, people: &[u32], id: u64) -> PullRequest {
     let title = format!("{ticket}: {} {}", rng.word(VERBS), rng.word(COMPONENTS));
     let mut log = Log {
         base: u64::from(repo.id) * 10_000_000 + id * 100,
+        now: created,
         items: Vec::new(),
     };
-    log.push(created, author, Action::Opened);
-
-    let mut t = created;
-    let from = from_commit;
-    let old = created < GENERATED_UNTIL_MS - 30 * 24 * HOUR_MS;
+    log.push(0, author, Action::Opened);
     for &reviewer in &reviewers {
-        t += HOUR_MS + rng.below(7 * HOUR_MS as u64) as i64;
-        if rng.chance(0.6) {
-            let text = rng.word(COMMENTS).to_owned();
-            log.push(
-                t,
-                reviewer,
-                Action::Commented {
-                    comment_id: log.base + log.items.len() as u64,
-                    text,
-                },
-            );
-        }
-        if rng.chance(0.25) {
-            t += HOUR_MS / 4;
-            log.push(t, reviewer, Action::Reviewed);
-            t += HOUR_MS + rng.below(20 * HOUR_MS as u64) as i64;
-            // The author pushed a fix. Generated PRs always end at their branch head, so the
-            // rescope goes from the commit before the head to the head.
-            let (b, pos) = split(from);
-            let previous_from = if pos > 0 { index(b, pos - 1) } else { from };
-            log.push(
-                t,
-                author,
-                Action::Rescoped {
-                    previous_from,
-                    from,
-                },
-            );
-        }
-        if rng.chance(0.8) {
-            t += HOUR_MS / 2 + rng.below(4 * HOUR_MS as u64) as i64;
-            log.push(t, reviewer, Action::Approved);
-            if rng.chance(0.05) {
-                t += HOUR_MS;
-                log.push(t, reviewer, Action::Unapproved);
-            }
-        }
+        review_round(&mut log, &mut rng, reviewer, author, from);
     }
-    let roll = rng.below(100);
-    let closing = if old { roll < 88 } else { roll < 40 };
-    let mut state = PrState::Open;
-    if closing {
-        let merge = if old { roll < 75 } else { roll < 30 };
-        let closed = t + HOUR_MS + rng.below(48 * HOUR_MS as u64) as i64;
-        if closed < GENERATED_UNTIL_MS - HOUR_MS {
-            let closer = if merge {
-                reviewers.first().copied().unwrap_or(author)
-            } else {
-                author
-            };
-            t = closed;
-            if merge {
-                let commit = history_merge_commit(history, closed);
-                log.push(t, closer, Action::Merged { commit });
-                state = PrState::Merged;
-            } else {
-                log.push(t, closer, Action::Declined);
-                state = PrState::Declined;
-            }
-        }
-    }
+    let old = created < GENERATED_UNTIL_MS - 30 * 24 * HOUR_MS;
+    let state = close(
+        &mut log,
+        &mut rng,
+        history,
+        old,
+        reviewers.first().copied().unwrap_or(author),
+        author,
+    );
     let activities = log.items;
     let reviewers: Vec<Participant> = reviewers
         .iter()
@@ -229,14 +175,13 @@ pub fn generate(history: &History<'_>, people: &[u32], id: u64) -> PullRequest {
                 .then_some(from),
         })
         .collect();
-    let version = activities
+    let rescopes = activities
         .iter()
         .filter(|a| matches!(a.action, Action::Rescoped { .. }))
-        .count() as u32
-        + u32::from(state != PrState::Open);
+        .count();
     PullRequest {
         id,
-        version,
+        version: rescopes as u32 + u32::from(state != PrState::Open),
         description: format!(
             "Fixes {ticket}.\n\n* {} the {}\n* add tests",
             rng.word(VERBS),
@@ -246,8 +191,8 @@ pub fn generate(history: &History<'_>, people: &[u32], id: u64) -> PullRequest {
         state,
         draft: state == PrState::Open && rng.chance(0.05),
         created_ms: created,
-        updated_ms: t,
-        closed_ms: (state != PrState::Open).then_some(t),
+        updated_ms: log.now,
+        closed_ms: (state != PrState::Open).then_some(log.now),
         from_branch: branch.name,
         from_commit: from,
         to_branch: repo.default_branch.clone(),
@@ -256,6 +201,74 @@ pub fn generate(history: &History<'_>, people: &[u32], id: u64) -> PullRequest {
         reviewers,
         participants: Vec::new(),
         activities,
+    }
+}
+
+/// One reviewer's pass: hours after the previous event a comment, maybe "needs work" followed
+/// by the author's fix (a rescope), then usually an approval (rarely withdrawn).
+fn review_round(log: &mut Log, rng: &mut SimRng, reviewer: u32, author: u32, from: u64) {
+    log.wait(HOUR_MS + rng.below(7 * HOUR_MS as u64) as i64);
+    if rng.chance(0.6) {
+        let comment_id = log.base + log.items.len() as u64;
+        log.push(
+            0,
+            reviewer,
+            Action::Commented {
+                comment_id,
+                text: rng.word(COMMENTS).to_owned(),
+            },
+        );
+    }
+    if rng.chance(0.25) {
+        log.push(HOUR_MS / 4, reviewer, Action::Reviewed);
+        // Generated PRs end at their branch head: the rescope goes from the commit before it.
+        let (b, pos) = split(from);
+        let previous_from = if pos > 0 { index(b, pos - 1) } else { from };
+        log.push(
+            HOUR_MS + rng.below(20 * HOUR_MS as u64) as i64,
+            author,
+            Action::Rescoped {
+                previous_from,
+                from,
+            },
+        );
+    }
+    if rng.chance(0.8) {
+        log.push(
+            HOUR_MS / 2 + rng.below(4 * HOUR_MS as u64) as i64,
+            reviewer,
+            Action::Approved,
+        );
+        if rng.chance(0.05) {
+            log.push(HOUR_MS, reviewer, Action::Unapproved);
+        }
+    }
+}
+
+/// Most old pull requests are closed (mostly merged by a reviewer), recent ones mostly open;
+/// nothing closes after the generated history ends.
+fn close(
+    log: &mut Log,
+    rng: &mut SimRng,
+    history: &History<'_>,
+    old: bool,
+    merger: u32,
+    author: u32,
+) -> PrState {
+    let roll = rng.below(100);
+    let closing = if old { roll < 88 } else { roll < 40 };
+    let merge = if old { roll < 75 } else { roll < 30 };
+    let delay = HOUR_MS + rng.below(48 * HOUR_MS as u64) as i64;
+    if !closing || log.now + delay >= GENERATED_UNTIL_MS - HOUR_MS {
+        return PrState::Open;
+    }
+    if merge {
+        let commit = history_merge_commit(history, log.now + delay);
+        log.push(delay, merger, Action::Merged { commit });
+        PrState::Merged
+    } else {
+        log.push(delay, author, Action::Declined);
+        PrState::Declined
     }
 }
 
@@ -287,19 +300,27 @@ pub fn status_of(activities: &[Activity], user: u32) -> ReviewStatus {
         })
 }
 
+/// The activity stream being generated, with its clock.
 struct Log {
     base: u64,
+    now: i64,
     items: Vec<Activity>,
 }
 
 impl Log {
-    fn push(&mut self, created_ms: i64, user: u32, action: Action) {
+    /// Records an activity `after` ms after the previous one.
+    fn push(&mut self, after: i64, user: u32, action: Action) {
+        self.now += after;
         let id = self.base + self.items.len() as u64;
         self.items.push(Activity {
             id,
-            created_ms,
+            created_ms: self.now,
             user,
             action,
         });
+    }
+
+    fn wait(&mut self, ms: i64) {
+        self.now += ms;
     }
 }

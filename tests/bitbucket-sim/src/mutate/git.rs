@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{MutationError, RepoRef, jobs_for, now_after, render, repo_index, user_id};
+use super::{MutationError, RepoRef, jobs_for, now_after, repo_index, user_id};
 use crate::Simulator;
 use crate::generate::commits::{CREATED_BASE, MAIN, commit_id, index, split};
 use crate::model::{Commit, Person, Ref, RefKind};
@@ -337,7 +337,7 @@ pub(super) fn refs_changed(
     let Some(view) = data.view(repo) else {
         return Vec::new();
     };
-    let r = render(&sim.shared, data);
+    let r = sim.shared.render(data);
     let payload = payloads::refs_changed(
         &r,
         &view,

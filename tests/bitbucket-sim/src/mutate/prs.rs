@@ -1,9 +1,10 @@
 //! The pull-request lifecycle: open, approve, needs work, update, merge, decline, delete.
 
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::git::{append_commit, refs_changed};
-use super::{MutationError, RepoRef, jobs_for, now_after, render, repo_index, user_id};
+use super::{MutationError, RepoRef, jobs_for, now_after, repo_index, user_id};
 use crate::Simulator;
 use crate::generate::commits::split;
 use crate::generate::pull_requests::{
@@ -31,18 +32,39 @@ pub struct NewPullRequest {
     pub reviewers: Vec<String>,
 }
 
+/// A webhook event to send about a pull request.
+struct Event {
+    key: &'static str,
+    /// The actor's status before a reviewer event.
+    previous_status: ReviewStatus,
+    /// Extra top-level payload fields (`previousTitle` ... for `pr:modified`).
+    extra: Vec<(&'static str, Value)>,
+}
+
+impl Event {
+    fn new(key: &'static str) -> Event {
+        Event {
+            key,
+            previous_status: ReviewStatus::Unapproved,
+            extra: Vec::new(),
+        }
+    }
+
+    fn reviewer(key: &'static str, previous_status: ReviewStatus) -> Event {
+        Event {
+            previous_status,
+            ..Event::new(key)
+        }
+    }
+}
+
 /// Loads a pull request, applies `change` to a copy, stores it, and builds its webhooks.
 fn modify(
     sim: &Simulator,
     repo: &RepoRef,
     id: u64,
     user: &str,
-    change: impl FnOnce(
-        &mut Data,
-        usize,
-        u32,
-        &mut PullRequest,
-    ) -> Result<Vec<(&'static str, ReviewStatus)>, MutationError>,
+    change: impl FnOnce(&mut Data, usize, u32, &mut PullRequest) -> Result<Vec<Event>, MutationError>,
 ) -> Result<PullRequest, MutationError> {
     let mut data = sim.shared.write();
     let idx = repo_index(&data, repo)?;
@@ -71,21 +93,25 @@ fn pr_jobs(
     idx: usize,
     actor: u32,
     pr: &PullRequest,
-    events: &[(&'static str, ReviewStatus)],
+    events: &[Event],
 ) -> Vec<Job> {
     let Some(view) = data.view(idx) else {
         return Vec::new();
     };
-    let r = render(&sim.shared, data);
+    let r = sim.shared.render(data);
     let now = pr.updated_ms;
     let mut jobs = Vec::new();
-    for &(key, previous) in events {
-        let payload = match key {
+    for event in events {
+        let key = event.key;
+        let mut payload = match key {
             payloads::PR_APPROVED | payloads::PR_NEEDS_WORK => {
-                payloads::reviewer(&r, &view, key, now, pr, actor, previous)
+                payloads::reviewer(&r, &view, key, now, pr, actor, event.previous_status)
             }
             _ => payloads::pull_request(&r, &view, key, r.user_by_id(actor), now, pr),
         };
+        for (field, value) in &event.extra {
+            payload[*field] = value.clone();
+        }
         jobs.extend(jobs_for(&sim.shared, data, idx, key, &payload));
     }
     jobs
@@ -222,7 +248,7 @@ impl Simulator {
             idx,
             author,
             &pr,
-            &[(payloads::PR_OPENED, ReviewStatus::Unapproved)],
+            &[Event::new(payloads::PR_OPENED)],
         );
         drop(data);
         self.dispatch(jobs);
@@ -239,7 +265,7 @@ impl Simulator {
         modify(self, repo, id, user, |_, _, uid, pr| {
             require_open(pr)?;
             let previous = review(pr, uid, Action::Approved);
-            Ok(vec![(payloads::PR_APPROVED, previous)])
+            Ok(vec![Event::reviewer(payloads::PR_APPROVED, previous)])
         })
     }
 
@@ -253,7 +279,7 @@ impl Simulator {
         modify(self, repo, id, user, |_, _, uid, pr| {
             require_open(pr)?;
             let previous = review(pr, uid, Action::Reviewed);
-            Ok(vec![(payloads::PR_NEEDS_WORK, previous)])
+            Ok(vec![Event::reviewer(payloads::PR_NEEDS_WORK, previous)])
         })
     }
 
@@ -266,12 +292,28 @@ impl Simulator {
         title: Option<String>,
         description: Option<String>,
     ) -> Result<PullRequest, MutationError> {
-        modify(self, repo, id, user, |_, _, _, pr| {
+        modify(self, repo, id, user, |data, idx, _, pr| {
+            // pr:modified carries what the title, description and target were before.
+            let previous_target = data.view(idx).map(|view| {
+                json!({
+                    "id": format!("refs/heads/{}", pr.to_branch),
+                    "displayId": pr.to_branch,
+                    "type": "BRANCH",
+                    "latestCommit": view.commit_id(pr.to_commit),
+                    "latestChangeset": view.commit_id(pr.to_commit),
+                })
+            });
+            let mut event = Event::new(payloads::PR_MODIFIED);
+            event.extra = vec![
+                ("previousTitle", json!(pr.title)),
+                ("previousDescription", json!(pr.description)),
+                ("previousTarget", previous_target.unwrap_or(Value::Null)),
+            ];
             pr.title = title.unwrap_or_else(|| pr.title.clone());
             pr.description = description.unwrap_or_else(|| pr.description.clone());
             pr.version += 1;
             pr.updated_ms = now_after(pr.updated_ms);
-            Ok(vec![(payloads::PR_MODIFIED, ReviewStatus::Unapproved)])
+            Ok(vec![event])
         })
     }
 
@@ -288,7 +330,7 @@ impl Simulator {
             pr.state = PrState::Declined;
             pr.closed_ms = Some(now);
             pr.version += 1;
-            Ok(vec![(payloads::PR_DECLINED, ReviewStatus::Unapproved)])
+            Ok(vec![Event::new(payloads::PR_DECLINED)])
         })
     }
 
@@ -365,7 +407,7 @@ impl Simulator {
                     to: merge,
                 },
             ));
-            Ok(vec![(payloads::PR_MERGED, ReviewStatus::Unapproved)])
+            Ok(vec![Event::new(payloads::PR_MERGED)])
         })?;
         if let Some((uid, c)) = change {
             let data = self.shared.read();
@@ -398,7 +440,7 @@ impl Simulator {
             idx,
             uid,
             &pr,
-            &[(payloads::PR_DELETED, ReviewStatus::Unapproved)],
+            &[Event::new(payloads::PR_DELETED)],
         );
         let repo_id = data.world.repos.get(idx).map(|r| r.id).unwrap_or_default();
         data.overlays
