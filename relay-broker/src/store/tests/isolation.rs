@@ -98,123 +98,9 @@ async fn every_read_is_isolated_by_tenant() {
     let store = SqliteStore::in_memory().await.unwrap();
     let r1 = seed_tenant(&store, "t1").await;
     let r2 = seed_tenant(&store, "t2").await;
-    for (tenant, repo, foreign) in [("t1", &r1, "t2-"), ("t2", &r2, "t1-")] {
-        let own = &format!("{tenant}-");
-        let account = repo.account();
-        let s = &store;
-        assert_only(
-            "last_runs",
-            s.last_runs(tenant).await.unwrap(),
-            own,
-            foreign,
-        );
-        let checkpoint = s.checkpoint(&account, "scope", "key").await.unwrap();
-        assert_only("checkpoint", checkpoint, own, foreign);
-        // Project and repository records carry no marked text: compare with the tenant's own.
-        assert_eq!(s.projects(tenant).await.unwrap().len(), 1);
-        assert_eq!(
-            s.repos(tenant, &RepoFilter::default()).await.unwrap().len(),
-            1
-        );
-        let state = s.repo_state(repo).await.unwrap();
-        assert_only("repo_state", state, own, foreign);
-        assert_only(
-            "repo_states",
-            s.repo_states(&account).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only("repo", s.repo(repo).await.unwrap(), own, foreign);
-        assert_only("files", s.files(repo).await.unwrap(), own, foreign);
-        assert_only(
-            "contributors",
-            s.top_contributors(repo, 3).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only(
-            "commits",
-            s.recent_commits(repo, 10).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only(
-            "releases",
-            s.recent_releases(repo, 5).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only(
-            "events",
-            s.events(repo, Page::default()).await.unwrap(),
-            own,
-            foreign,
-        );
-        let prs = s.pull_requests(tenant, &PrFilter::default()).await.unwrap();
-        assert_only("pull_requests", prs, own, foreign);
-        let reviewer = PrFilter {
-            reviewer: Some(format!("{tenant}-bob")),
-            ..Default::default()
-        };
-        assert_eq!(s.pull_requests(tenant, &reviewer).await.unwrap().len(), 1);
-        let foreign_reviewer = PrFilter {
-            reviewer: Some(format!("{foreign}bob")),
-            ..Default::default()
-        };
-        assert!(
-            s.pull_requests(tenant, &foreign_reviewer)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert_only(
-            "activities",
-            s.activities(repo, 1).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only("users", s.users(tenant, None).await.unwrap(), own, foreign);
-        assert_only(
-            "groups",
-            s.groups(tenant, None).await.unwrap(),
-            own,
-            foreign,
-        );
-        assert_only(
-            "groups_state",
-            s.groups_state(&account).await.unwrap(),
-            own,
-            foreign,
-        );
-        // Both tenants' people share an email: each maps only to its own tenant's user.
-        let mapping = s.identity_mapping(tenant).await.unwrap();
-        assert_eq!(mapping.mapped.len(), 1);
-        assert_eq!(mapping.unmapped_users.len(), 1);
-        assert_eq!(mapping.unmapped_people.len(), 1);
-        assert_only("identity_mapping", mapping, own, foreign);
-        let counts = s.counts(tenant).await.unwrap();
-        assert_eq!(
-            (
-                counts.projects,
-                counts.repos,
-                counts.commits,
-                counts.releases
-            ),
-            (1, 1, 1, 1)
-        );
-        assert_eq!(
-            (counts.files, counts.pull_requests, counts.activities),
-            (1, 1, 1)
-        );
-        assert_eq!(
-            (
-                counts.users,
-                counts.groups,
-                counts.group_members,
-                counts.people
-            ),
-            (2, 1, 1, 2)
-        );
+    for (repo, foreign) in [(&r1, "t2-"), (&r2, "t1-")] {
+        assert_repo_reads_isolated(&store, repo, foreign).await;
+        assert_account_reads_isolated(&store, repo, foreign).await;
     }
     // Writes are isolated too: replacing one tenant's projects leaves the other's alone.
     store.replace_projects(&account("t1"), &[]).await.unwrap();
@@ -223,6 +109,81 @@ async fn every_read_is_isolated_by_tenant() {
     let t2 = store.counts("t2").await.unwrap();
     assert_eq!((t2.repos, t2.commits, t2.people), (1, 1, 2));
     assert!(store.repo(&r2).await.unwrap().is_some());
+}
+
+/// Projects, repositories, code and pull requests.
+async fn assert_repo_reads_isolated(s: &SqliteStore, repo: &RepoKey, foreign: &str) {
+    let tenant = repo.tenant.as_str();
+    let own = &format!("{tenant}-");
+    macro_rules! only {
+        ($what:literal, $read:expr) => {
+            assert_only($what, $read.await.unwrap(), own, foreign)
+        };
+    }
+    // Project and repository records carry no marked text: count them instead.
+    assert_eq!(s.projects(tenant).await.unwrap().len(), 1);
+    assert_eq!(
+        s.repos(tenant, &RepoFilter::default()).await.unwrap().len(),
+        1
+    );
+    only!("repo_state", s.repo_state(repo));
+    only!("repo_states", s.repo_states(&repo.account()));
+    only!("repo", s.repo(repo));
+    only!("files", s.files(repo));
+    only!("contributors", s.top_contributors(repo, 3));
+    only!("commits", s.recent_commits(repo, 10));
+    only!("releases", s.recent_releases(repo, 5));
+    only!("events", s.events(repo, Page::default()));
+    only!(
+        "pull_requests",
+        s.pull_requests(tenant, &PrFilter::default())
+    );
+    only!("activities", s.activities(repo, 1));
+    let reviewer = |slug: String| PrFilter {
+        reviewer: Some(slug),
+        ..Default::default()
+    };
+    let mine = s
+        .pull_requests(tenant, &reviewer(format!("{own}bob")))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    let theirs = s
+        .pull_requests(tenant, &reviewer(format!("{foreign}bob")))
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
+}
+
+/// Runs, checkpoints, identities and counts.
+async fn assert_account_reads_isolated(s: &SqliteStore, repo: &RepoKey, foreign: &str) {
+    let (tenant, account) = (repo.tenant.as_str(), repo.account());
+    let own = &format!("{tenant}-");
+    macro_rules! only {
+        ($what:literal, $read:expr) => {
+            assert_only($what, $read.await.unwrap(), own, foreign)
+        };
+    }
+    only!("last_runs", s.last_runs(tenant));
+    only!("checkpoint", s.checkpoint(&account, "scope", "key"));
+    only!("users", s.users(tenant, None));
+    only!("groups", s.groups(tenant, None));
+    only!("groups_state", s.groups_state(&account));
+    // Both tenants' people share an email: each maps only to its own tenant's user.
+    let mapping = s.identity_mapping(tenant).await.unwrap();
+    let sizes = (mapping.mapped.len(), mapping.unmapped_users.len());
+    assert_eq!((sizes.0, sizes.1, mapping.unmapped_people.len()), (1, 1, 1));
+    assert_only("identity_mapping", mapping, own, foreign);
+    let c = s.counts(tenant).await.unwrap();
+    assert_eq!(
+        (c.projects, c.repos, c.commits, c.releases, c.files),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!(
+        (c.pull_requests, c.activities, c.users, c.groups),
+        (1, 1, 2, 1)
+    );
+    assert_eq!((c.group_members, c.people), (1, 2));
 }
 
 #[tokio::test]
