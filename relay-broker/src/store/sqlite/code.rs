@@ -40,11 +40,11 @@ pub(super) async fn apply_code(pool: &SqlitePool, update: &CodeUpdate) -> StoreR
             key: repo.to_string(),
         });
     }
-    let result: Result<(), sqlx::Error> = async {
+    let result: Result<u64, sqlx::Error> = async {
         if update.replace_history {
             delete_of_repo(&mut tx, "DELETE FROM commits", repo).await?;
         }
-        insert_commits(&mut tx, repo, &update.new_commits).await?;
+        let added = insert_commits(&mut tx, repo, &update.new_commits).await?;
         if let Some(releases) = &update.releases {
             delete_of_repo(&mut tx, "DELETE FROM releases", repo).await?;
             insert_releases(&mut tx, repo, releases).await?;
@@ -57,10 +57,21 @@ pub(super) async fn apply_code(pool: &SqlitePool, update: &CodeUpdate) -> StoreR
         if let Some(settings) = &update.settings {
             set_settings(&mut tx, repo, settings).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(added)
     }
     .await;
-    result.map_err(err)
+    let added = result.map_err(err)?;
+    tracing::debug!(
+        tenant = %repo.tenant,
+        alias = %repo.alias,
+        repo = %format_args!("{}/{}", repo.project, repo.slug),
+        head = update.head.as_deref().unwrap_or("-"),
+        commits_added = added,
+        replace_history = update.replace_history,
+        "store: code update applied"
+    );
+    Ok(())
 }
 
 /// Streams commits in without moving the head; idempotent on commit id.

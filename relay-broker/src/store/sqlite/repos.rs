@@ -18,7 +18,7 @@ pub(super) async fn replace_projects(
     projects: &[ProjectRecord],
 ) -> StoreResult<()> {
     let err = db("replace_projects", account);
-    let result: Result<(), sqlx::Error> = async {
+    let result: Result<Vec<String>, sqlx::Error> = async {
         let mut tx = begin_write(pool).await?;
         for p in projects {
             upsert_project(&mut tx, account, p).await?;
@@ -30,7 +30,11 @@ pub(super) async fn replace_projects(
                 .bind(&account.alias)
                 .fetch_all(&mut *tx)
                 .await?;
-        for key in stored.iter().filter(|k| !keep.contains(k.as_str())) {
+        let gone: Vec<String> = stored
+            .into_iter()
+            .filter(|k| !keep.contains(k.as_str()))
+            .collect();
+        for key in &gone {
             // Cascades to the project's repositories and everything below them.
             sqlx::query("DELETE FROM projects WHERE tenant = $1 AND alias = $2 AND key = $3")
                 .bind(&account.tenant)
@@ -39,10 +43,20 @@ pub(super) async fn replace_projects(
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(gone)
     }
     .await;
-    result.map_err(err)
+    let gone = result.map_err(err)?;
+    if !gone.is_empty() {
+        tracing::info!(
+            tenant = %account.tenant,
+            alias = %account.alias,
+            projects = ?gone,
+            "store: deleted projects no longer listed, with their repositories"
+        );
+    }
+    Ok(())
 }
 
 async fn upsert_project(
@@ -169,7 +183,16 @@ pub(super) async fn retain_repos(
         Ok(deleted)
     }
     .await;
-    result.map_err(err)
+    let deleted = result.map_err(err)?;
+    if deleted > 0 {
+        tracing::info!(
+            tenant = %account.tenant,
+            alias = %account.alias,
+            deleted,
+            "store: deleted repositories no longer listed, with their data"
+        );
+    }
+    Ok(deleted)
 }
 
 #[derive(sqlx::FromRow)]
