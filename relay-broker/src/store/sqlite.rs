@@ -23,6 +23,7 @@ mod rows;
 mod status;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +31,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
+use tokio::sync::Mutex;
 
 use super::{
     AccountKey, ActivityRecord, CodeUpdate, CommitRecord, Contributor, Counts, Event, GroupRecord,
@@ -47,6 +49,10 @@ const MAX_CONNECTIONS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time. Writers of this process queue here, holding no pooled
+    /// connection while they wait, so readers (the API) always find one; writers of other
+    /// processes (the CLI) still queue on the busy timeout.
+    writer: Arc<Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -98,7 +104,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     /// The pool, for diagnostics and tests (`PRAGMA` reads).
@@ -120,22 +129,27 @@ async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn begin_run(&self, account: &AccountKey, kind: SyncKind) -> StoreResult<i64> {
+        let _writer = self.writer.lock().await;
         status::begin_run(&self.pool, account, kind).await
     }
 
     async fn finish_run(&self, run_id: i64, outcome: &RunOutcome) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         status::finish_run(&self.pool, run_id, outcome).await
     }
 
     async fn interrupt_unfinished_runs(&self) -> StoreResult<u64> {
+        let _writer = self.writer.lock().await;
         status::interrupt_unfinished_runs(&self.pool).await
     }
 
     async fn prune_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let _writer = self.writer.lock().await;
         status::prune_history(&self.pool, before).await
     }
 
     async fn record_delivery(&self, account: &AccountKey, delivery_id: &str) -> StoreResult<bool> {
+        let _writer = self.writer.lock().await;
         status::record_delivery(&self.pool, account, delivery_id).await
     }
 
@@ -159,6 +173,7 @@ impl Store for SqliteStore {
         key: &str,
         value: &str,
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         status::set_checkpoint(&self.pool, account, scope, key, value).await
     }
 
@@ -168,6 +183,7 @@ impl Store for SqliteStore {
         scope: &str,
         key: &str,
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         status::clear_checkpoint(&self.pool, account, scope, key).await
     }
 
@@ -176,18 +192,22 @@ impl Store for SqliteStore {
         account: &AccountKey,
         projects: &[ProjectRecord],
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         repos::replace_projects(&self.pool, account, projects).await
     }
 
     async fn purge_account(&self, account: &AccountKey) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         repos::purge_account(&self.pool, account).await
     }
 
     async fn upsert_repo(&self, account: &AccountKey, repo: &RepoRecord) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         repos::upsert_repo(&self.pool, account, repo).await
     }
 
     async fn retain_repos(&self, account: &AccountKey, present: &[RepoId]) -> StoreResult<u64> {
+        let _writer = self.writer.lock().await;
         repos::retain_repos(&self.pool, account, present).await
     }
 
@@ -200,10 +220,12 @@ impl Store for SqliteStore {
     }
 
     async fn apply_code(&self, update: &CodeUpdate) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         code::apply_code(&self.pool, update).await
     }
 
     async fn append_commits(&self, repo: &RepoKey, commits: &[CommitRecord]) -> StoreResult<u64> {
+        let _writer = self.writer.lock().await;
         code::append_commits(&self.pool, repo, commits).await
     }
 
@@ -213,14 +235,17 @@ impl Store for SqliteStore {
         pr: &PullRequestRecord,
         activities: &[ActivityRecord],
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         pulls::apply_pull_request(&self.pool, repo, pr, activities).await
     }
 
     async fn delete_pull_request(&self, repo: &RepoKey, id: i64) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         pulls::delete_pull_request(&self.pool, repo, id).await
     }
 
     async fn replace_users(&self, account: &AccountKey, users: &[UserRecord]) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         identity::replace_users(&self.pool, account, users).await
     }
 
@@ -230,10 +255,12 @@ impl Store for SqliteStore {
         groups: Option<&[GroupRecord]>,
         degraded_reason: Option<&str>,
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         identity::replace_groups(&self.pool, account, groups, degraded_reason).await
     }
 
     async fn replace_people(&self, tenant: &str, people: &[PersonRecord]) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         identity::replace_people(&self.pool, tenant, people).await
     }
 
@@ -314,10 +341,12 @@ impl Store for SqliteStore {
         account: &AccountKey,
         spec: &serde_json::Value,
     ) -> StoreResult<()> {
+        let _writer = self.writer.lock().await;
         accounts::save_account(&self.pool, account, spec).await
     }
 
     async fn delete_account_spec(&self, account: &AccountKey) -> StoreResult<bool> {
+        let _writer = self.writer.lock().await;
         accounts::delete_account_spec(&self.pool, account).await
     }
 
