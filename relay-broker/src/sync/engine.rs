@@ -319,6 +319,14 @@ impl SyncEngine {
         coverage: Option<super::pulls::Coverage>,
         _guard: MutexGuard<'_, ()>,
     ) -> Result<SyncReport, SyncError> {
+        // When the previous pass of this kind started (before this one is recorded).
+        let previous_start = self
+            .store
+            .last_runs(&rt.key.tenant)
+            .await?
+            .into_iter()
+            .find(|r| r.alias == rt.key.alias && r.kind == kind && r.status != RunStatus::Running)
+            .map(|r| r.started_at);
         let run_id = self.store.begin_run(&rt.key, kind).await?;
         let calls_before = rt.client.calls();
         let started = Instant::now();
@@ -327,7 +335,7 @@ impl SyncEngine {
             SyncKind::Identities => super::identities::pass(rt, self.store.as_ref()).await,
             SyncKind::Repositories => super::repositories::pass(rt, self.store.as_ref()).await,
             SyncKind::PullRequests | SyncKind::Webhook => {
-                super::pulls::pass(rt, self.store.as_ref(), coverage).await
+                super::pulls::pass(rt, self.store.as_ref(), coverage, previous_start).await
             }
         };
         let calls = rt.client.calls().saturating_sub(calls_before);

@@ -1,8 +1,10 @@
 //! The pull-request pass: newest first, down to each repository's high-water mark.
 //!
-//! Per repository, pages of `state=ALL&order=NEWEST` are read until a pull request not updated
-//! since the last sync (its `updatedDate` is at or below the stored maximum); each newer one is
-//! stored with its activities in one transaction. A repository with no change costs one call.
+//! Per repository, pages of `state=ALL&order=NEWEST` (most recently updated first) are read
+//! until a pull request not updated since the last sync: its `updatedDate` is at or below the
+//! high-water mark, the stored maximum but never later than when the previous pass started (so
+//! a Bitbucket clock running ahead cannot hide an update). Each newer one is stored with its
+//! activities in one transaction. A repository with no change costs one call.
 //!
 //! Budget: Bitbucket refills 5 requests/s per user, so 10,000 repositories cannot all be polled
 //! every 5 minutes. A scheduled pass spends at most the calls its window allows
@@ -64,9 +66,20 @@ pub async fn pass(
     rt: &AccountRuntime,
     store: &dyn Store,
     coverage: Option<Coverage>,
+    previous_start: Option<DateTimeUtc>,
 ) -> Result<PassResult, SyncError> {
     let coverage = coverage.unwrap_or(Coverage::All);
-    let Plan { targets, rotation } = plan(rt, store, &coverage).await?;
+    let Plan {
+        mut targets,
+        rotation,
+    } = plan(rt, store, &coverage).await?;
+    // The mark is never later than when the previous pass started: a pull request dated ahead
+    // of that (a Bitbucket clock ahead of ours) is re-read rather than missed.
+    if let Some(floor) = previous_start {
+        for target in &mut targets {
+            target.high_water = target.high_water.map(|h| h.min(floor));
+        }
+    }
     let max_calls = match coverage {
         Coverage::Window(window) => {
             Some((rt.account.limits.rate_per_second * window.as_secs_f64() * BUDGET_SHARE) as u64)

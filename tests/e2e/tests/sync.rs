@@ -381,6 +381,43 @@ async fn an_unchanged_repository_costs_one_call_and_changes_appear_after_an_incr
         actions.contains(&"OPENED") && actions.contains(&"APPROVED") && actions.contains(&"MERGED"),
         "{actions:?}"
     );
+
+    // An old pull request (the lowest id) changes: the newest-first walk (by last update) finds it.
+    s.sim
+        .update_pull_request(
+            &at,
+            1,
+            bitbucket_sim::credentials::ADMIN_USER,
+            Some("an old one, renamed".into()),
+            None,
+        )
+        .unwrap();
+    s.sim.reset_counters();
+    s.sync("pull_requests").await;
+    let prs = s
+        .api(&format!(
+            "/api/v1/pull-requests?repo={}&limit=1000",
+            repo.slug
+        ))
+        .await;
+    let old = prs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == 1 && p["project"] == repo.project_key.as_str())
+        .unwrap();
+    assert_eq!(old["title"], "an old one, renamed");
+    let activity_calls = s
+        .sim
+        .counters()
+        .get("GET /rest/api/1.0/projects/{key}/repos/{slug}/pull-requests/{id}/activities");
+    // The changed one, plus the merged one the simulator dated a few seconds ahead of the clock
+    // (it bumps each mutation's time past the previous one): the engine re-reads pull requests
+    // dated after its previous pass started rather than risk missing an update.
+    assert!(
+        (1..=2).contains(&activity_calls),
+        "{activity_calls} pull requests re-read"
+    );
     assert_eq!(s.denials(), 0);
 }
 

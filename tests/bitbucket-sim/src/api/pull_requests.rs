@@ -103,18 +103,21 @@ pub async fn list(
         .map(|a| a.trim_start_matches("refs/heads/").to_owned());
     let filters = participant_filters(&q, &data.world)?;
     with_view(&data, &caller, &p, |view| {
-        let max = view.max_pull_request_id();
-        let ids: Box<dyn Iterator<Item = u64>> = if oldest_first {
-            Box::new(1..=max)
-        } else {
-            Box::new((1..=max).rev())
-        };
-        let prs = ids
+        // Real servers order by last update: NEWEST is the most recently updated first (what an
+        // incremental sync relies on to stop at its high-water mark), OLDEST the reverse.
+        let mut prs: Vec<_> = (1..=view.max_pull_request_id())
             .filter_map(|id| view.pull_request(id))
             .filter(|pr| state.is_none_or(|s| pr.state == s))
             .filter(|pr| at.as_ref().is_none_or(|a| &pr.to_branch == a))
-            .filter(|pr| filters.iter().all(|f| matches(pr, f)));
-        Ok(json(page.page(prs, |pr| render.pull_request(view, &pr))))
+            .filter(|pr| filters.iter().all(|f| matches(pr, f)))
+            .collect();
+        prs.sort_by_key(|pr| std::cmp::Reverse((pr.updated_ms, pr.id)));
+        if oldest_first {
+            prs.reverse();
+        }
+        Ok(json(page.page(prs.into_iter(), |pr| {
+            render.pull_request(view, &pr)
+        })))
     })
 }
 
