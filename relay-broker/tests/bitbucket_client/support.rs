@@ -22,6 +22,8 @@ pub struct Sim {
 }
 
 pub async fn start(config: SimConfig) -> Sim {
+    // Tests build reqwest clients of their own (nextest runs each test in a fresh process).
+    relay_shared::tls::install_crypto_provider();
     let sim = Simulator::new(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
