@@ -3,7 +3,8 @@
 //! Exit codes: 0 success, 1 runtime failure, 64 bad config or usage (EX_USAGE), checked before
 //! any port is bound. `healthcheck` exits 0 when the local `/readyz` answers 200, else 1.
 //! Under systemd (`Type=notify`), `serve` reports READY=1 once listening, RELOADING=1/READY=1
-//! around a SIGHUP reload and STOPPING=1 when draining (no-ops elsewhere).
+//! around a SIGHUP reload, STOPPING=1 when draining, and pings the watchdog when `WatchdogSec=`
+//! is set (no-ops elsewhere).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -352,6 +353,10 @@ fn serve(arg: ConfigArg) -> ExitCode {
             }
         };
         notify(&[NotifyState::Ready]);
+        // WatchdogSec=: ping at half the interval from this loop, so a wedged runtime stops pinging.
+        let watchdog = sd_notify::watchdog_enabled();
+        let half = watchdog.unwrap_or_default() / 2;
+        let mut ping = tokio::time::interval(half.max(std::time::Duration::from_millis(100)));
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {
@@ -360,6 +365,7 @@ fn serve(arg: ConfigArg) -> ExitCode {
                     info!(?signal, "stopping: draining agents and calls");
                     break;
                 }
+                _ = ping.tick(), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
                 _ = hup.recv() => {
                     if let Ok(now) = NotifyState::monotonic_usec_now() {
                         notify(&[NotifyState::Reloading, now]);
