@@ -346,3 +346,40 @@ async fn broker_healthcheck_follows_readyz() {
         .unwrap();
     assert_eq!(code, ExitCode::FAILURE);
 }
+
+#[tokio::test]
+async fn doctor_goes_through_the_configured_proxy() {
+    let h = Harness::start_without_agent().await;
+    let proxy = relay_e2e::tcp_relay::ConnectProxy::start().await;
+    let files = h.pki.agent_with_validity("dc-1", TENANT, ALIAS, 0, 90);
+    let agent = h
+        .start_agent(AgentOptions {
+            files: Some(files),
+            proxy: Some(proxy.addr),
+            ..AgentOptions::new("dc-1")
+        })
+        .await;
+    h.wait_connected(TENANT, ALIAS, 1).await;
+    let before = proxy.tunnels.load(Ordering::SeqCst);
+    let report = doctor::run(&config_path(&h, &agent, "dc-1")).await;
+    let text = summary(&report);
+    assert_eq!(report.exit_code(), 0, "{text}");
+    assert!(
+        report
+            .get("broker DNS")
+            .unwrap()
+            .detail
+            .contains("HTTP proxy"),
+        "{text}"
+    );
+    assert!(
+        report
+            .get("broker TCP")
+            .unwrap()
+            .detail
+            .contains("through the proxy"),
+        "{text}"
+    );
+    // The layered checks and the real upgrade each opened a CONNECT tunnel.
+    assert!(proxy.tunnels.load(Ordering::SeqCst) >= before + 2);
+}
