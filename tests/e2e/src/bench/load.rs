@@ -27,6 +27,8 @@ pub struct Samples {
     pub latencies_ns: Vec<u64>,
     pub errors: u64,
     pub first_error: Option<String>,
+    /// Successful requests including the warm-up (what CPU time is divided by).
+    pub completed: u64,
     /// Sum of the measured windows.
     pub window: Duration,
 }
@@ -36,6 +38,7 @@ impl Samples {
         self.latencies_ns.extend(other.latencies_ns);
         self.errors += other.errors;
         self.first_error = self.first_error.take().or(other.first_error);
+        self.completed += other.completed;
         self.window += other.window;
     }
 
@@ -87,6 +90,7 @@ pub async fn closed_loop(target: &Target, phase: Phase) -> Result<Samples> {
         };
         total.latencies_ns.extend(samples.latencies_ns);
         total.errors += samples.errors;
+        total.completed += samples.completed;
         total.first_error = total.first_error.or(samples.first_error);
     }
     Ok(total)
@@ -114,6 +118,7 @@ async fn worker(target: Target, window_start: Instant, window_end: Instant) -> S
         let in_window = done >= window_start && done <= window_end;
         match result {
             Ok((status, _)) if status.is_success() => {
+                samples.completed += 1;
                 if in_window {
                     samples
                         .latencies_ns

@@ -12,6 +12,8 @@ pub struct Machine {
     pub commit: String,
     /// UTC, RFC 3339.
     pub date: String,
+    /// 1-minute load average when the bench started (other work on a shared machine).
+    pub loadavg_at_start: f64,
 }
 
 impl Machine {
@@ -22,10 +24,24 @@ impl Machine {
             mem_total_bytes: mem_total_bytes().unwrap_or(0),
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map_or_else(|_| "unknown".into(), |s| s.trim().to_owned()),
-            commit: git_commit().unwrap_or_else(|| "unknown".into()),
+            commit: std::env::var("RELAY_BENCH_COMMIT")
+                .ok()
+                .or_else(git_commit)
+                .unwrap_or_else(|| "unknown".into()),
             date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            loadavg_at_start: loadavg().unwrap_or(f64::NAN),
         }
     }
+}
+
+/// The 1-minute load average.
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn cpu_model() -> Option<String> {
@@ -43,7 +59,8 @@ fn mem_total_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// `git describe --always --dirty` of the current directory's checkout, if there is one.
+/// `git describe --always --dirty` of the current directory's checkout, if there is one
+/// (`RELAY_BENCH_COMMIT` overrides it for builds from an export).
 fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["describe", "--always", "--dirty", "--abbrev=12"])

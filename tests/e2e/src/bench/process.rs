@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -71,6 +72,11 @@ impl ChildProcess {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// User + system CPU time the process has used so far.
+    pub fn cpu_time(&self) -> Result<Duration> {
+        cpu_time_of(&self.pid().to_string())
+    }
+
     pub fn memory(&self) -> Result<Memory> {
         Memory::of(self.pid())
     }
@@ -115,6 +121,28 @@ impl Memory {
             peak_rss_bytes: field("VmHWM:")?,
         })
     }
+}
+
+/// User + system CPU time of `/proc/<pid>` (all threads), e.g. `"self"`.
+///
+/// `/proc/<pid>/stat` counts in USER_HZ, which the kernel ABI fixes at 100 per second.
+pub fn cpu_time_of(pid: &str) -> Result<Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // Fields after the command name (which may contain spaces) start at field 3 ("state").
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .with_context(|| format!("unreadable {path}"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<u64> {
+        fields
+            .get(i)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("unreadable CPU times in {path}"))
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after "state" (field 3).
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 /// `name` next to the running executable, or an error saying how to build it.

@@ -69,18 +69,22 @@ impl Report {
     pub fn header(&self) {
         let m = &self.machine;
         let line = format!(
-            "relay-bench on {} cores ({}), {:.1} GiB RAM, Linux {}, commit {}, {}",
+            "relay-bench on {} cores ({}), {:.1} GiB RAM, Linux {}, commit {}, {}, load average {:.2}",
             m.cores,
             m.cpu_model,
             m.mem_total_bytes as f64 / MIB / 1024.0,
             m.kernel,
             m.commit,
-            m.date
+            m.date,
+            m.loadavg_at_start
         );
         if self.json {
             eprintln!("{line}");
         } else {
             println!("{line}\n");
+        }
+        if m.loadavg_at_start > m.cores as f64 / 2.0 {
+            note("the machine is busy with other work: expect noisy figures");
         }
     }
 
@@ -112,6 +116,7 @@ impl Report {
             return;
         }
         self.small_get_table();
+        self.cpu_table();
         for record in &self.records {
             match record.scenario {
                 "large_body" => large_body_line(record),
@@ -120,6 +125,11 @@ impl Report {
                 _ => {}
             }
         }
+        println!(
+            "\nLoad average: {:.2} at the start, {:.2} at the end",
+            self.machine.loadavg_at_start,
+            crate::bench::machine::loadavg().unwrap_or(f64::NAN)
+        );
         println!("\nTargets (issue 2; the floor, not the goal):");
         for check in self.records.iter().flat_map(|r| &r.targets) {
             println!(
@@ -174,6 +184,36 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Where the CPU goes per call: a 2-core machine tops out near 2 s / (sum of the three).
+    fn cpu_table(&self) {
+        println!(
+            "\nCPU µs per successful call (warm-up included; bench = load generator + origin)\n"
+        );
+        println!(
+            "{:>5} {:>13} {:>12} {:>13} {:>12} {:>12}",
+            "conc", "direct bench", "relay bench", "relay broker", "relay agent", "relay total"
+        );
+        for r in self.records.iter().filter(|r| r.scenario == "small_get") {
+            let v = |k: &str| r.extra_f64(k).unwrap_or(f64::NAN);
+            let (bench, broker, agent) = (
+                v("relay_bench_cpu_us_per_call"),
+                v("relay_broker_cpu_us_per_call"),
+                v("relay_agent_cpu_us_per_call"),
+            );
+            println!(
+                "{:>5} {:>13.1} {:>12.1} {:>13.1} {:>12.1} {:>12.1}",
+                r.concurrency.unwrap_or(0),
+                v("direct_bench_cpu_us_per_call"),
+                bench,
+                broker,
+                agent,
+                bench + broker + agent
+            );
+        }
+    }
+}
+
 fn large_body_line(r: &Record) {
     let direct = r.extra_f64("direct_mb_s").unwrap_or(f64::NAN);
     let relay = r.extra_f64("relay_mb_s").unwrap_or(f64::NAN);
@@ -184,6 +224,13 @@ fn large_body_line(r: &Record) {
         relay / direct,
         mib(r.broker_peak_rss_bytes),
         mib(r.agent_peak_rss_bytes)
+    );
+    println!(
+        "  CPU seconds for the relayed body: broker {:.2}, agent {:.2}, bench {:.2} (direct: bench {:.2})",
+        r.extra_f64("relay_broker_cpu_s").unwrap_or(f64::NAN),
+        r.extra_f64("relay_agent_cpu_s").unwrap_or(f64::NAN),
+        r.extra_f64("relay_bench_cpu_s").unwrap_or(f64::NAN),
+        r.extra_f64("direct_bench_cpu_s").unwrap_or(f64::NAN)
     );
 }
 

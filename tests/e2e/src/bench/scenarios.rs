@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use relay_agent::agent::Agent;
 use relay_shared::shutdown::Shutdown;
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
 use crate::bench::client::{Connection, Target, fetch};
 use crate::bench::load::{Phase, Samples, closed_loop};
 use crate::bench::options::{CONCURRENCY, Options};
+use crate::bench::process::cpu_time_of;
 use crate::bench::report::{Record, note};
 use crate::bench::stack::{IDLE_ALIAS, Stack};
 
@@ -31,6 +32,7 @@ pub async fn small_get(stack: &Stack, options: &Options) -> Result<Vec<Record>> 
             measure: options.measure() / options.rounds(),
         };
         let (mut d, mut r) = (Samples::default(), Samples::default());
+        let (mut d_cpu, mut r_cpu) = (CpuUse::default(), CpuUse::default());
         for round in 0..options.rounds() {
             let order = if round % 2 == 0 {
                 [(&direct, false), (&relay, true)]
@@ -44,11 +46,22 @@ pub async fn small_get(stack: &Stack, options: &Options) -> Result<Vec<Record>> 
                     round + 1,
                     options.rounds()
                 ));
+                let before = CpuUse::now(stack)?;
                 let samples = closed_loop(target, phase).await?;
-                if relayed { &mut r } else { &mut d }.merge(samples);
+                let used = CpuUse::now(stack)?.since(before);
+                if relayed {
+                    r.merge(samples);
+                    r_cpu.add(used);
+                } else {
+                    d.merge(samples);
+                    d_cpu.add(used);
+                }
             }
         }
-        records.push(small_get_record(stack, concurrency, d, r)?);
+        let cpu = cpu_per_call(&d_cpu, d.completed, &r_cpu, r.completed);
+        let mut record = small_get_record(stack, concurrency, d, r)?;
+        record.extra.extend(cpu);
+        records.push(record);
     }
     Ok(records)
 }
@@ -105,15 +118,74 @@ fn small_get_record(
     })
 }
 
+/// CPU time used by the bench process (load generator and origin), the broker and the agent.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuUse {
+    bench: Duration,
+    broker: Duration,
+    agent: Duration,
+}
+
+impl CpuUse {
+    fn now(stack: &Stack) -> Result<CpuUse> {
+        Ok(CpuUse {
+            bench: cpu_time_of("self")?,
+            broker: stack.broker.cpu_time()?,
+            agent: stack.agent.cpu_time()?,
+        })
+    }
+
+    fn since(self, earlier: CpuUse) -> CpuUse {
+        CpuUse {
+            bench: self.bench.saturating_sub(earlier.bench),
+            broker: self.broker.saturating_sub(earlier.broker),
+            agent: self.agent.saturating_sub(earlier.agent),
+        }
+    }
+
+    fn add(&mut self, other: CpuUse) {
+        self.bench += other.bench;
+        self.broker += other.broker;
+        self.agent += other.agent;
+    }
+}
+
+/// CPU microseconds per successful call, by process (warm-up included on both sides).
+fn cpu_per_call(direct: &CpuUse, d_calls: u64, relay: &CpuUse, r_calls: u64) -> Map<String, Value> {
+    let per = |cpu: Duration, calls: u64| round1(cpu.as_secs_f64() * 1e6 / calls.max(1) as f64);
+    let mut out = Map::new();
+    out.insert(
+        "direct_bench_cpu_us_per_call".into(),
+        json!(per(direct.bench, d_calls)),
+    );
+    out.insert(
+        "relay_bench_cpu_us_per_call".into(),
+        json!(per(relay.bench, r_calls)),
+    );
+    out.insert(
+        "relay_broker_cpu_us_per_call".into(),
+        json!(per(relay.broker, r_calls)),
+    );
+    out.insert(
+        "relay_agent_cpu_us_per_call".into(),
+        json!(per(relay.agent, r_calls)),
+    );
+    out
+}
+
 /// One body of `--body-mb` MiB, direct then relayed, read and discarded.
 pub async fn large_body(stack: &Stack, options: &Options) -> Result<Record> {
     let bytes = options.body_bytes();
     let path = format!("/rest/api/1.0/projects/BENCH/repos/bench/raw/size-{bytes}");
     reset_peaks(stack);
     note(&format!("large_body {} MiB direct", bytes >> 20));
+    let before = CpuUse::now(stack)?;
     let direct = download(&stack.direct(&path), bytes).await?;
+    let direct_cpu = CpuUse::now(stack)?.since(before);
     note(&format!("large_body {} MiB relay", bytes >> 20));
+    let before = CpuUse::now(stack)?;
     let relay = download(&stack.relay(&path), bytes).await?;
+    let relay_cpu = CpuUse::now(stack)?.since(before);
     let (broker, agent) = peaks(stack)?;
     let mib_s = |d: Duration| round1(bytes as f64 / (1u64 << 20) as f64 / d.as_secs_f64());
     let mut extra = Map::new();
@@ -122,6 +194,22 @@ pub async fn large_body(stack: &Stack, options: &Options) -> Result<Record> {
     extra.insert("body_bytes".into(), json!(bytes));
     extra.insert("direct_secs".into(), json!(direct.as_secs_f64()));
     extra.insert("relay_secs".into(), json!(relay.as_secs_f64()));
+    extra.insert(
+        "direct_bench_cpu_s".into(),
+        json!(direct_cpu.bench.as_secs_f64()),
+    );
+    extra.insert(
+        "relay_bench_cpu_s".into(),
+        json!(relay_cpu.bench.as_secs_f64()),
+    );
+    extra.insert(
+        "relay_broker_cpu_s".into(),
+        json!(relay_cpu.broker.as_secs_f64()),
+    );
+    extra.insert(
+        "relay_agent_cpu_s".into(),
+        json!(relay_cpu.agent.as_secs_f64()),
+    );
     Ok(Record {
         scenario: "large_body",
         concurrency: Some(1),
