@@ -90,7 +90,7 @@ pub fn main() -> ExitCode {
         Command::Check(arg) => check(arg),
         Command::Allowlist(command) => allowlist(command),
         Command::Doctor(arg) => crate::doctor::main(&arg.config),
-        Command::Healthcheck(args) => crate::healthcheck::main(&args.addr),
+        Command::Healthcheck(args) => relay_shared::healthcheck::main("relay-agent", &args.addr),
     }
 }
 

@@ -17,7 +17,6 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`notify`]: systemd readiness, reload, stopping and watchdog notifications.
 //! - [`doctor`]: `relay-agent doctor`, every check from config to Bitbucket permissions.
-//! - [`healthcheck`]: `relay-agent healthcheck`, the container probe of the local `/readyz`.
 
 pub mod agent;
 pub mod audit;
@@ -25,7 +24,6 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod doctor;
-pub mod healthcheck;
 pub mod metrics;
 pub mod notify;
 pub mod proxy;

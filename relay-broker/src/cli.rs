@@ -208,36 +208,7 @@ fn notify(states: &[NotifyState<'_>]) {
 
 /// `GET /readyz` over plain HTTP/1.1 with short timeouts (no curl in the container image).
 pub fn healthcheck(addr: &str) -> ExitCode {
-    use std::io::{Read, Write};
-    let timeout = std::time::Duration::from_secs(3);
-    let probe = || -> std::io::Result<String> {
-        let target = std::net::ToSocketAddrs::to_socket_addrs(addr)?
-            .next()
-            .ok_or_else(|| std::io::Error::other("address resolves to nothing"))?;
-        let mut stream = std::net::TcpStream::connect_timeout(&target, timeout)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes())?;
-        let mut answer = String::new();
-        stream.take(64 << 10).read_to_string(&mut answer)?;
-        Ok(answer)
-    };
-    match probe() {
-        Ok(answer) if answer.starts_with("HTTP/1.1 200") => {
-            println!("ready");
-            ExitCode::SUCCESS
-        }
-        Ok(answer) => {
-            let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            eprintln!("relay-broker healthcheck: not ready: {}", body.trim());
-            ExitCode::FAILURE
-        }
-        Err(err) => {
-            eprintln!("relay-broker healthcheck: {addr}: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    relay_shared::healthcheck::main("relay-broker", addr)
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {

@@ -1,4 +1,5 @@
-//! `relay-agent healthcheck`: asks the running agent's ops listener whether it is ready.
+//! The `healthcheck` subcommand of both binaries: asks the running process's `/readyz` whether
+//! it is ready.
 //!
 //! Container images have no curl (and should not): Docker's `HEALTHCHECK` runs this instead. It
 //! sends `GET /readyz` over plain HTTP/1.1 to the ops address and exits 0 on `200`, 1 otherwise,
@@ -12,7 +13,7 @@ use std::time::Duration;
 /// Connect, write and read limit of one probe.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Why a probe did not find the agent ready.
+/// Why a probe did not find the process ready.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("{addr:?} is not a host:port address: {message}")]
@@ -39,7 +40,7 @@ pub fn get(addr: &str, path: &str, timeout: Duration) -> Result<(u16, String), P
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\nUser-Agent: relay-agent-healthcheck\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\nUser-Agent: relay-healthcheck\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).map_err(io)?;
     let mut answer = Vec::new();
@@ -65,15 +66,15 @@ pub fn probe(addr: &str) -> Result<String, ProbeError> {
     }
 }
 
-/// The subcommand: 0 ready, 1 not.
-pub fn main(addr: &str) -> ExitCode {
+/// The subcommand: 0 ready, 1 not; `program` names the binary in messages.
+pub fn main(program: &str, addr: &str) -> ExitCode {
     match probe(addr) {
         Ok(body) => {
             println!("ready: {body}");
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("relay-agent healthcheck: {err}");
+            eprintln!("{program} healthcheck: {err}");
             ExitCode::FAILURE
         }
     }

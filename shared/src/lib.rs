@@ -9,6 +9,7 @@
 //!   rustls configs (mTLS server for the broker, client for the agent).
 //! - [`wsio`]: a WebSocket seen as an `AsyncRead + AsyncWrite` byte stream; HTTP/2 runs on it.
 //! - [`h2`]: HTTP/2 settings (windows, frame size, keepalive) shared by both ends of the tunnel.
+//! - [`healthcheck`]: the `healthcheck` subcommand's probe of a local `/readyz` (no curl in images).
 //! - [`headers`]: which request/response headers may cross the tunnel.
 //! - [`backoff`]: capped exponential backoff with full jitter (reconnects and retries).
 //! - [`secret`]: a redacted secret type and where secrets are read from (env, file, systemd).
@@ -26,6 +27,7 @@ pub mod config;
 pub mod credentials;
 pub mod h2;
 pub mod headers;
+pub mod healthcheck;
 pub mod protocol;
 pub mod secret;
 pub mod shutdown;

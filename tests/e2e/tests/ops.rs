@@ -309,14 +309,14 @@ async fn healthcheck_follows_readyz() {
     let addr = ops.to_string();
     let ready = tokio::task::spawn_blocking({
         let addr = addr.clone();
-        move || relay_agent::healthcheck::probe(&addr)
+        move || relay_shared::healthcheck::probe(&addr)
     })
     .await
     .unwrap();
     assert!(ready.is_ok(), "{ready:?}");
 
     second.readiness.set_stopping();
-    let not_ready = tokio::task::spawn_blocking(move || relay_agent::healthcheck::probe(&addr))
+    let not_ready = tokio::task::spawn_blocking(move || relay_shared::healthcheck::probe(&addr))
         .await
         .unwrap();
     let err = not_ready.unwrap_err().to_string();
