@@ -10,6 +10,7 @@
 //! - [`raw_http`]: sends byte-exact HTTP/1.1 requests (URL libraries would normalise attacks).
 //! - [`tcp_relay`]: a TCP relay that can be frozen (dead-link tests) and an HTTP CONNECT proxy.
 //! - [`bench`]: `relay-bench`, the relay-versus-direct benchmark (child processes, load, report).
+//! - [`sync_bench`]: `sync-bench`, the sync engine against the simulator through the relay.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,4 +19,5 @@ pub mod harness;
 pub mod origin;
 pub mod pki;
 pub mod raw_http;
+pub mod sync_bench;
 pub mod tcp_relay;
