@@ -12,6 +12,9 @@
 //!   succeeds again (and until the agent counts a new tunnel).
 //! - `idle_agents`: K idle tunnel sessions opened by in-process agents: broker RSS per session.
 //!
+//! With `--external-url` it only runs the small-GET load against that URL (another relay, for
+//! a comparison with the same load generator).
+//!
 //! Module map:
 //! - [`options`]: command-line options and the per-mode durations and sizes.
 //! - [`machine`]: the machine and commit the figures were taken on.
@@ -46,6 +49,13 @@ pub async fn run(options: Options) -> Result<()> {
     let machine = machine::Machine::detect();
     let mut report = Report::new(options.json, machine);
     report.header();
+    if let Some(url) = &options.external_url {
+        for record in scenarios::external(url, &options).await? {
+            report.add(record);
+        }
+        report.summary();
+        return Ok(());
+    }
     let mut stack = Stack::start(options.keep_logs).await?;
     report::note(&format!(
         "broker pid {}, agent pid {}, origin {}, files in {}{}",

@@ -32,6 +32,10 @@ pub struct Options {
     /// Broker restarts timed in the reconnect scenario (default 5, 3 with --quick).
     #[arg(long)]
     pub restarts: Option<usize>,
+    /// Instead of the scenarios, run only the small-GET closed loop against this URL
+    /// (`http://host:port/path`, e.g. another relay such as Snyk Broker) and report it.
+    #[arg(long, value_name = "URL")]
+    pub external_url: Option<String>,
     /// Keep the temp dir (configs, broker/agent logs, audit log) and print its path.
     #[arg(long)]
     pub keep_logs: bool,

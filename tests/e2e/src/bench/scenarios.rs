@@ -118,6 +118,55 @@ fn small_get_record(
     })
 }
 
+/// The small-GET closed loop against someone else's endpoint (one connection per task).
+pub async fn external(url: &str, options: &Options) -> Result<Vec<Record>> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// URLs are supported"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr = authority
+        .parse()
+        .with_context(|| format!("{url}: the host must be an IP address and port"))?;
+    let target = Target::new(addr, if path.is_empty() { "/" } else { path });
+    let mut records = Vec::new();
+    for concurrency in CONCURRENCY {
+        note(&format!("external c={concurrency}"));
+        let phase = Phase {
+            concurrency,
+            warmup: options.warmup(),
+            measure: options.measure(),
+        };
+        // Someone else's server may give up under load: report the levels it managed.
+        let mut samples = match closed_loop(&target, phase).await {
+            Ok(samples) => samples,
+            Err(err) => {
+                note(&format!("c={concurrency}: {err:#}; stopping here"));
+                break;
+            }
+        };
+        samples.sort();
+        let mut extra = Map::new();
+        extra.insert("url".into(), json!(url));
+        extra.insert("errors".into(), json!(samples.errors));
+        if let Some(err) = &samples.first_error {
+            note(&format!(
+                "c={concurrency}: {} errors, first: {err}",
+                samples.errors
+            ));
+        }
+        records.push(Record {
+            scenario: "external",
+            concurrency: Some(concurrency),
+            relay_rps: Some(round1(samples.requests_per_sec())),
+            relay_p50_us: Some(round1(samples.quantile_us(0.50))),
+            relay_p99_us: Some(round1(samples.quantile_us(0.99))),
+            extra,
+            ..Record::default()
+        });
+    }
+    Ok(records)
+}
+
 /// CPU time used by the bench process (load generator and origin), the broker and the agent.
 #[derive(Debug, Clone, Copy, Default)]
 struct CpuUse {
