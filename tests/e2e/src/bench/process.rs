@@ -154,11 +154,26 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     if !path.is_file() {
         bail!(
-            "{name} not found at {}: build the binaries together with\n  \
-             CARGO_TARGET_DIR={} cargo build --release -p relay-agent -p relay-broker -p relay-e2e --bin relay-bench",
+            "{name} not found at {}: build the binaries with\n  \
+             CARGO_TARGET_DIR={} cargo build --release -p relay-agent -p relay-broker -p relay-e2e \
+             --bin relay-agent --bin relay-broker --bin relay-bench",
             path.display(),
             dir.parent().map_or(dir, |p| p).display()
         );
     }
     Ok(path)
+}
+
+/// When the file was last written (UTC), to make a stale sibling binary visible.
+pub fn modified(path: &Path) -> String {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_or_else(
+            |_| "unknown".into(),
+            |t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string()
+            },
+        )
 }

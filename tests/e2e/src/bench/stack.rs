@@ -14,7 +14,8 @@ use relay_agent::config::AgentConfig;
 
 use crate::bench::client::{Target, fetch};
 use crate::bench::origin::Origin;
-use crate::bench::process::{ChildProcess, sibling_binary};
+use crate::bench::process::{ChildProcess, modified, sibling_binary};
+use crate::bench::report::note;
 use crate::harness::{ALIAS, BB_PASSWORD, BB_USER, TENANT, TOKEN};
 use crate::pki::{AgentFiles, TestPki};
 
@@ -47,6 +48,9 @@ impl Stack {
         relay_shared::tls::install_crypto_provider();
         let broker_bin = sibling_binary("relay-broker")?;
         let agent_bin = sibling_binary("relay-agent")?;
+        for bin in [&broker_bin, &agent_bin] {
+            note(&format!("{} (built {})", bin.display(), modified(bin)));
+        }
         let dir = tempfile::Builder::new()
             .prefix("relay-bench-")
             .disable_cleanup(keep_dir)

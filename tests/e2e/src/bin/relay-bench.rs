@@ -1,8 +1,9 @@
 //! `relay-bench`: small GETs, a large body, broker restarts and idle agents, through the relay
 //! and direct to the origin in the same run. See `docs/benchmarks.md` and [`relay_e2e::bench`].
 //!
-//! Build: `cargo build --release -p relay-agent -p relay-broker -p relay-e2e --bin relay-bench`
-//! (the bench starts `relay-broker` and `relay-agent` from its own directory).
+//! Build all three binaries (the bench starts `relay-broker` and `relay-agent` from its own
+//! directory; `--bin relay-bench` alone would leave whatever agent and broker were built last):
+//! `cargo build --release -p relay-agent -p relay-broker -p relay-e2e --bin relay-agent --bin relay-broker --bin relay-bench`
 
 use std::process::ExitCode;
 
