@@ -14,10 +14,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use relay_shared::allowlist::Decision;
 use relay_shared::headers::{sanitize_request_headers, sanitize_response_headers};
@@ -277,17 +276,18 @@ async fn handle(
         r.outcome = "allowed";
         r.status = status.as_u16();
     });
-    let mut headers = response.headers().clone();
+    // Keep reqwest's own body (not a stream of chunks): it carries the size hint and
+    // end-of-stream, so END_STREAM rides on the last DATA frame. A chunk stream sends an extra
+    // empty frame after the broker may already have dropped the stream, which h2 counts as a
+    // reset and, under load, ends the tunnel with ENHANCE_YOUR_CALM.
+    let (parts, body) = http::Response::from(response).into_parts();
+    let mut headers = parts.headers;
     sanitize_response_headers(&mut headers);
     if let Ok(value) = HeaderValue::from_str(&rule_id) {
         headers.insert(RULE_ID_HEADER, value);
     }
-    let stream = response
-        .bytes_stream()
-        .map_ok(Frame::data)
-        .map_err(|e| -> BoxError { Box::new(e) });
     let body = AuditedBody {
-        inner: StreamBody::new(stream).boxed_unsync(),
+        inner: body.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync(),
         guard,
         limit: state.max_response_body,
         sent: 0,
@@ -331,8 +331,11 @@ struct AuditedBody {
 impl Drop for AuditedBody {
     fn drop(&mut self) {
         // Dropped before the end: the broker reset the stream (or the tunnel died). The guard,
-        // dropped right after this, writes the record.
-        self.guard.set(|r| r.outcome = "cancelled");
+        // dropped right after this, writes the record. (A body known to be complete is not
+        // polled again by hyper, so it may be dropped without ever yielding `None`.)
+        if !self.inner.is_end_stream() {
+            self.guard.set(|r| r.outcome = "cancelled");
+        }
     }
 }
 
@@ -359,6 +362,9 @@ impl Body for AuditedBody {
                             "response body exceeds bitbucket.max_response_body".into(),
                         )));
                     }
+                }
+                if this.inner.is_end_stream() {
+                    this.guard.finish();
                 }
             }
             Poll::Ready(None) => this.guard.finish(),

@@ -25,6 +25,9 @@ pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(4 << 20))
         .max_frame_size(Some(4 << 20))
+        // tungstenite keeps (and zero-fills) a read buffer this size per connection; 16 KiB is a
+        // TLS record's worth and keeps an idle agent's tunnel cheap for the broker.
+        .read_buffer_size(16 << 10)
         .write_buffer_size(256 << 10)
         .max_write_buffer_size(8 << 20)
 }

@@ -273,3 +273,35 @@ async fn graceful_shutdown_lets_calls_in_flight_finish() {
     h.wait_connected(TENANT, ALIAS, 0).await;
     assert_eq!(h.get("/rest/api/1.0/projects").await.status(), 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_small_calls_at_concurrency_64_all_succeed_on_one_tunnel() {
+    // Each relayed call ends its HTTP/2 stream; if the agent left an extra frame after the end,
+    // h2 would count resets and, past its limit, tear the tunnel down with ENHANCE_YOUR_CALM.
+    let (h, agent) = Harness::start().await;
+    let h = Arc::new(h);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..64)
+        .map(|_| {
+            let (h, next) = (Arc::clone(&h), Arc::clone(&next));
+            tokio::spawn(async move {
+                let mut failures = 0;
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3000 {
+                    let response = h.get("/rest/api/1.0/projects/P/repos/r/raw/size-300").await;
+                    let ok = response.status() == 200
+                        && response.bytes().await.map(|b| b.len()).ok() == Some(300);
+                    failures += usize::from(!ok);
+                }
+                failures
+            })
+        })
+        .collect();
+    let mut failures = 0;
+    for worker in workers {
+        failures += worker.await.unwrap();
+    }
+    assert_eq!(failures, 0);
+    let connects =
+        relay_e2e::harness::metric_value(&agent.metrics(), "relay_agent_tunnel_connects_total");
+    assert_eq!(connects, 1.0, "the tunnel stayed up");
+}
