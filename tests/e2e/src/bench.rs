@@ -22,6 +22,7 @@
 //! - [`process`]: child processes that die with the bench, and their RSS from `/proc`.
 //! - [`stack`]: PKI, config files, starting and restarting broker and agent, readiness polling.
 //! - [`client`]: the only HTTP client code: one keep-alive HTTP/1.1 connection per caller.
+//! - [`cpu`]: CPU time by process, per call or per transfer.
 //! - [`load`]: the closed-loop load generator and latency percentiles.
 //! - [`scenarios`]: the four scenarios, each producing [`report::Record`]s.
 //! - [`report`]: JSON lines, the readable table, and the targets with PASS/MISS.
@@ -29,6 +30,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod client;
+pub mod cpu;
 pub mod load;
 pub mod machine;
 pub mod options;

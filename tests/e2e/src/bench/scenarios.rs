@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use relay_agent::agent::Agent;
 use relay_shared::shutdown::Shutdown;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use crate::bench::client::{Connection, Target, fetch};
+use crate::bench::cpu::{CpuUse, cpu_per_call};
 use crate::bench::load::{Phase, Samples, closed_loop};
 use crate::bench::options::{CONCURRENCY, Options};
-use crate::bench::process::cpu_time_of;
 use crate::bench::report::{Record, note};
 use crate::bench::stack::{IDLE_ALIAS, Stack};
 
@@ -165,61 +165,6 @@ pub async fn external(url: &str, options: &Options) -> Result<Vec<Record>> {
         });
     }
     Ok(records)
-}
-
-/// CPU time used by the bench process (load generator and origin), the broker and the agent.
-#[derive(Debug, Clone, Copy, Default)]
-struct CpuUse {
-    bench: Duration,
-    broker: Duration,
-    agent: Duration,
-}
-
-impl CpuUse {
-    fn now(stack: &Stack) -> Result<CpuUse> {
-        Ok(CpuUse {
-            bench: cpu_time_of("self")?,
-            broker: stack.broker.cpu_time()?,
-            agent: stack.agent.cpu_time()?,
-        })
-    }
-
-    fn since(self, earlier: CpuUse) -> CpuUse {
-        CpuUse {
-            bench: self.bench.saturating_sub(earlier.bench),
-            broker: self.broker.saturating_sub(earlier.broker),
-            agent: self.agent.saturating_sub(earlier.agent),
-        }
-    }
-
-    fn add(&mut self, other: CpuUse) {
-        self.bench += other.bench;
-        self.broker += other.broker;
-        self.agent += other.agent;
-    }
-}
-
-/// CPU microseconds per successful call, by process (warm-up included on both sides).
-fn cpu_per_call(direct: &CpuUse, d_calls: u64, relay: &CpuUse, r_calls: u64) -> Map<String, Value> {
-    let per = |cpu: Duration, calls: u64| round1(cpu.as_secs_f64() * 1e6 / calls.max(1) as f64);
-    let mut out = Map::new();
-    out.insert(
-        "direct_bench_cpu_us_per_call".into(),
-        json!(per(direct.bench, d_calls)),
-    );
-    out.insert(
-        "relay_bench_cpu_us_per_call".into(),
-        json!(per(relay.bench, r_calls)),
-    );
-    out.insert(
-        "relay_broker_cpu_us_per_call".into(),
-        json!(per(relay.broker, r_calls)),
-    );
-    out.insert(
-        "relay_agent_cpu_us_per_call".into(),
-        json!(per(relay.agent, r_calls)),
-    );
-    out
 }
 
 /// One body of `--body-mb` MiB, direct then relayed, read and discarded.
