@@ -20,8 +20,10 @@
 //! - [`memory`]: RSS and its peak from `/proc/self/status`; file sizes.
 //! - [`scenarios`]: full, nothing changed, changed.
 //! - [`freshness`]: scheduled passes within the default budget, and how stale PR data gets.
+//! - [`audit`]: the agent's audit log: which repositories a pass polled, response sizes.
 //! - [`report`]: [`report::Record`], JSON lines and the readable report.
 
+pub mod audit;
 pub mod freshness;
 pub mod memory;
 pub mod options;
@@ -61,5 +63,8 @@ pub async fn run(options: Options) -> Result<()> {
             options.json,
         );
     }
-    stack.stop().await
+    if let Some(dir) = stack.stop(options.keep_dir).await? {
+        eprintln!("sync-bench: kept {}", dir.display());
+    }
+    Ok(())
 }

@@ -27,6 +27,9 @@ pub struct Options {
     /// Most scheduled pull-request passes the freshness scenario emulates.
     #[arg(long, default_value_t = 60)]
     pub max_passes: usize,
+    /// Keep the temp dir (configs, SQLite file, the agent's audit log) and print its path.
+    #[arg(long)]
+    pub keep_dir: bool,
     /// Skip the freshness scenario.
     #[arg(long)]
     pub no_freshness: bool,

@@ -11,6 +11,7 @@ use relay_broker::store::{RepoId, RepoState, SyncKind};
 use relay_broker::sync::SyncReport;
 use serde_json::json;
 
+use super::audit;
 use super::memory::{Memory, file_mib};
 use super::report::{PassFigure, Record, Target, by_endpoint};
 use super::stack::Stack;
@@ -110,7 +111,9 @@ pub async fn full(stack: &Stack) -> Result<Record> {
 /// Repositories and pull requests again with nothing changed on the server (`scenario` names
 /// the record: `nothing_changed`, or `settled` when run after the changes were synced).
 pub async fn nothing_changed(stack: &Stack, scenario: &'static str) -> Result<(Record, u64)> {
+    let offset = audit::offset(stack.audit_file());
     let measured = Measured::run(stack, &[SyncKind::Repositories, SyncKind::PullRequests]).await?;
+    let calls = audit::calls_since(stack.audit_file(), offset)?;
     let repos = stack.sim.repos_len() as f64;
     let listing = listing_pages(&measured.counters);
     let with_branch = repo_states(stack)
@@ -139,6 +142,7 @@ pub async fn nothing_changed(stack: &Stack, scenario: &'static str) -> Result<(R
         "listing_pages": listing,
         "repos_with_default_branch": with_branch,
         "all_endpoints": by_endpoint(&measured.counters),
+        "at_the_agent": audit::sizes(&calls),
     });
     let record = measured.record(scenario, stack, targets, detail);
     Ok((record, measured.calls()))

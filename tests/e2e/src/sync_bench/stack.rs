@@ -136,13 +136,14 @@ impl Stack {
         &self.agent.audit_file
     }
 
-    /// Stops agent and broker (the temp dir goes with the harness).
-    pub async fn stop(self) -> Result<()> {
+    /// Stops agent and broker; removes the temp dir unless `keep_dir` (then returns its path).
+    pub async fn stop(self, keep_dir: bool) -> Result<Option<std::path::PathBuf>> {
         self.agent.stop().await;
         let drained = self.harness.broker.shutdown().await;
         drained
             .then_some(())
-            .context("the broker did not drain within its grace period")
+            .context("the broker did not drain within its grace period")?;
+        Ok(keep_dir.then(|| self.harness.dir.keep()))
     }
 }
 
