@@ -55,6 +55,13 @@ impl<T: DeserializeOwned> Pages<T> {
         }
     }
 
+    /// Asks for pages of `limit` items instead of the client's largest page (e.g. 1 to peek at
+    /// the newest item only).
+    pub fn with_limit(mut self, limit: u32) -> Self {
+        self.limit = limit.max(1);
+        self
+    }
+
     /// Starts at offset `start` instead of 0 (resuming a listing).
     pub fn starting_at(mut self, start: u64) -> Self {
         self.next = Some(start);

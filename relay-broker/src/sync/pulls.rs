@@ -213,6 +213,23 @@ async fn poll_repo(
     target: &Target,
 ) -> Result<u64, SyncError> {
     let (project, slug) = (target.key.project.as_str(), target.key.slug.as_str());
+    if let Some(mark) = target.high_water {
+        // Peek at the most recently updated pull request alone: an unchanged repository then
+        // costs one call of a few hundred bytes instead of a full page.
+        let newest = rt
+            .client
+            .pull_requests(project, slug, PrState::All, PrOrder::Newest)
+            .with_limit(1)
+            .fetch(0)
+            .await?;
+        if newest
+            .values
+            .first()
+            .is_none_or(|pr| pr.updated_date <= mark)
+        {
+            return Ok(0);
+        }
+    }
     let mut start = 0;
     let mut updated = 0;
     loop {
